@@ -1,0 +1,174 @@
+//! Command-line arguments (clap) and their translation into library options. No clap type
+//! reaches the library.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use unseen::regions::RegionMap;
+use unseen::{Limits, Mode, Options, Preset, Shape};
+
+/// Make photos safe to publish: find every face, obscure it irreversibly, strip all metadata,
+/// verify the result. Fully offline.
+#[derive(Debug, Parser)]
+#[command(name = "unseen", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Measure detection recall on an annotated WIDER FACE folder.
+    Eval(crate::eval_cmd::EvalArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Image files or folders (searched recursively) to anonymise. Originals are never modified.
+    #[arg(value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+
+    /// Output folder; folder inputs are mirrored below it, files keep their names.
+    #[arg(short, long, value_name = "DIR", default_value = "unseen-out")]
+    pub out: PathBuf,
+
+    /// How faces are obscured. blur and mosaic keep at most a 4x4 grid of block means plus
+    /// fresh noise (irreversible); solid paints black; none only outlines faces (preview, never publish).
+    #[arg(long, value_enum, default_value_t = ModeArg::Blur)]
+    pub mode: ModeArg,
+
+    /// Shape of each obscured region.
+    #[arg(long, value_enum, default_value_t = ShapeArg::Ellipse)]
+    pub shape: ShapeArg,
+
+    /// Cells per side of the block-mean grid of blur/mosaic. Above 4 needs --weak.
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub grid: u32,
+
+    /// Allow weaker, reversible obscuring (grid above 4). Faces may stay recognisable.
+    #[arg(long)]
+    pub weak: bool,
+
+    /// Noise amplitude (0-255 levels) added to blur and mosaic.
+    #[arg(long, default_value_t = 24, value_name = "LEVELS")]
+    pub noise: u8,
+
+    /// Detection score threshold, 0..1 (default: the preset's tuned value).
+    #[arg(long, value_name = "SCORE")]
+    pub threshold: Option<f32>,
+
+    /// Enlarge each face box by this factor so the region covers the whole head.
+    #[arg(long, default_value_t = 1.3, value_name = "FACTOR")]
+    pub margin: f32,
+
+    /// Detector preset: more passes find more (smaller) faces and take longer.
+    #[arg(long, value_enum, default_value_t = PresetArg::Balanced)]
+    pub preset: PresetArg,
+
+    /// JSON file of manual regions to obscure or ignore per input (see README).
+    #[arg(long, value_name = "FILE")]
+    pub regions: Option<PathBuf>,
+
+    /// Replace existing outputs (default: skip them, so a rerun resumes a batch).
+    #[arg(long)]
+    pub overwrite: bool,
+
+    /// Write a JSON report (per input: output, status, error, face boxes; model hash, options).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+
+    /// Files processed in parallel (default: number of CPUs).
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
+
+    /// Threads for the detector's matrix products (default: number of CPUs).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+
+    /// Refuse images larger than this many pixels (decompression-bomb guard).
+    #[arg(long, default_value_t = Limits::default().max_pixels, value_name = "PIXELS")]
+    pub max_pixels: u64,
+
+    /// JPEG output quality, 1-100.
+    #[arg(long, default_value_t = 92, value_name = "Q")]
+    pub jpeg_quality: u8,
+
+    /// No progress bar and no summary line; errors are still printed.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ModeArg {
+    Blur,
+    Mosaic,
+    Solid,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ShapeArg {
+    Ellipse,
+    Box,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PresetArg {
+    Fast,
+    Balanced,
+    Thorough,
+}
+
+impl From<PresetArg> for Preset {
+    fn from(p: PresetArg) -> Preset {
+        match p {
+            PresetArg::Fast => Preset::Fast,
+            PresetArg::Balanced => Preset::Balanced,
+            PresetArg::Thorough => Preset::Thorough,
+        }
+    }
+}
+
+pub fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+impl RunArgs {
+    /// Builds the library options; reads the regions file.
+    pub fn to_options(&self) -> anyhow::Result<Options> {
+        let preset: Preset = self.preset.into();
+        let regions = match &self.regions {
+            Some(p) => RegionMap::load(p).with_context(|| format!("loading regions from {}", p.display()))?,
+            None => RegionMap::default(),
+        };
+        let options = Options {
+            mode: match self.mode {
+                ModeArg::Blur => Mode::Blur,
+                ModeArg::Mosaic => Mode::Mosaic,
+                ModeArg::Solid => Mode::Solid,
+                ModeArg::None => Mode::None,
+            },
+            shape: match self.shape {
+                ShapeArg::Ellipse => Shape::Ellipse,
+                ShapeArg::Box => Shape::Box,
+            },
+            grid: self.grid,
+            allow_weak: self.weak,
+            noise: self.noise,
+            margin: self.margin,
+            threshold: self.threshold.unwrap_or(preset.default_threshold()),
+            preset,
+            jpeg_quality: self.jpeg_quality,
+            overwrite: self.overwrite,
+            detector_threads: self.threads.unwrap_or_else(cpus),
+            limits: Limits { max_pixels: self.max_pixels, ..Limits::default() },
+            regions,
+            noise_seed: None,
+        };
+        options.validate()?;
+        Ok(options)
+    }
+}

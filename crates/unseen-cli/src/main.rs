@@ -1,0 +1,120 @@
+//! `unseen`: the command-line front end. Parses arguments, builds options, runs the library's
+//! batch, prints one line per failure and a summary, and maps the outcome to an exit code.
+
+mod args;
+mod eval_cmd;
+mod progress;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use unseen::inputs::collect_jobs;
+use unseen::report::{BatchReport, FileReport, Status};
+use unseen::{Fault, Pipeline};
+
+use crate::args::{cpus, Cli, Command, RunArgs};
+use crate::progress::CliReporter;
+
+/// Exit codes: 0 every input succeeded or was skipped, 1 at least one failed, 2 usage error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Exit {
+    Success = 0,
+    Failure = 1,
+    Usage = 2,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Some(Command::Eval(a)) => eval_cmd::run(a),
+        None => run(&cli.run),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(e) => {
+            if e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("unseen: error: {e:#}");
+            ExitCode::from(Exit::Usage as u8)
+        }
+    }
+}
+
+fn run(args: &RunArgs) -> anyhow::Result<Exit> {
+    if args.inputs.is_empty() {
+        anyhow::bail!("no input given (try `unseen --help`)");
+    }
+    let options = args.to_options()?;
+    if options.mode == unseen::Mode::None {
+        eprintln!("unseen: warning: --mode none does NOT obscure faces (it only outlines them): preview only, never publish this output");
+    } else if options.is_weak() {
+        eprintln!("unseen: warning: --grid {} keeps more than a 4x4 grid of means: faces may stay recognisable or be restored", options.grid);
+    }
+    let mut pipeline = Pipeline::new(options.clone()).context("loading the detector")?;
+    if let Some(f) = std::env::var("UNSEEN_TEST_FAULT").ok().as_deref().and_then(Fault::parse) {
+        pipeline.inject_fault(Some(f));
+    }
+
+    let (jobs, problems) = collect_jobs(&args.inputs, &args.out);
+    let reporter = CliReporter::new(jobs.len(), args.quiet);
+    let mut files: Vec<FileReport> = problems
+        .into_iter()
+        .map(|(p, e)| {
+            reporter.println(&format!("error: {e}"));
+            FileReport {
+                input: p.to_string_lossy().into_owned(),
+                output: None,
+                status: Status::Error,
+                error: Some(e.to_string()),
+                stage: Some(e.stage()),
+                faces: Vec::new(),
+                manual_regions: 0,
+                seconds: 0.0,
+            }
+        })
+        .collect();
+    let workers = args.jobs.unwrap_or_else(cpus).max(1).min(jobs.len().max(1));
+    files.extend(pipeline.run_batch(&jobs, workers, &reporter));
+    reporter.finish();
+
+    let report = BatchReport { version: env!("CARGO_PKG_VERSION"), model_sha256: unseen::MODEL_SHA256, options, files };
+    if let Some(path) = &args.report {
+        write_report(path, &report).with_context(|| format!("writing report {}", path.display()))?;
+    }
+    let (ok, skipped, failed) = report.counts();
+    let faces: usize = report.files.iter().map(|f| f.faces.len()).sum();
+    if !args.quiet {
+        let verb = if pipeline.is_preview() { "outlined (NOT obscured)" } else { "obscured" };
+        eprintln!(
+            "unseen: {ok} written, {skipped} skipped (output exists), {failed} failed; {faces} faces {verb}; output in {}",
+            args.out.display()
+        );
+    }
+    Ok(if failed > 0 { Exit::Failure } else { Exit::Success })
+}
+
+fn write_report(path: &Path, report: &BatchReport) -> anyhow::Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new().prefix(".unseen-report-").tempfile_in(dir)?;
+    serde_json::to_writer_pretty(&mut tmp, report)?;
+    tmp.write_all(b"\n")?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Exit;
+
+    #[test]
+    fn exit_codes_merge_to_the_worst() {
+        assert_eq!([Exit::Success, Exit::Failure, Exit::Success].into_iter().max(), Some(Exit::Failure));
+        assert_eq!(Exit::Usage as u8, 2);
+        assert_eq!(Exit::Failure as u8, 1);
+    }
+}

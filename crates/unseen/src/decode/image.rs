@@ -1,0 +1,250 @@
+//! Still-image decoding with resource limits and animation / multi-page refusal.
+
+use std::io::Cursor;
+use std::path::Path;
+
+use image::{DynamicImage, GrayImage, ImageDecoder, ImageFormat, ImageReader, RgbImage};
+
+use crate::error::{Error, Result};
+use crate::options::Limits;
+
+/// The still-image formats unseen reads and writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImageKind {
+    /// JPEG (baseline and progressive, 8-bit).
+    Jpeg,
+    /// PNG (not animated).
+    Png,
+    /// WebP (not animated); written losslessly.
+    WebP,
+    /// TIFF (single page).
+    Tiff,
+    /// BMP.
+    Bmp,
+}
+
+impl ImageKind {
+    /// The matching `image` crate format.
+    #[must_use]
+    pub fn image_format(self) -> ImageFormat {
+        match self {
+            ImageKind::Jpeg => ImageFormat::Jpeg,
+            ImageKind::Png => ImageFormat::Png,
+            ImageKind::WebP => ImageFormat::WebP,
+            ImageKind::Tiff => ImageFormat::Tiff,
+            ImageKind::Bmp => ImageFormat::Bmp,
+        }
+    }
+
+    /// The format a file extension names, if it is one unseen writes.
+    #[must_use]
+    pub fn from_extension(path: &Path) -> Option<ImageKind> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        Some(match ext.as_str() {
+            "jpg" | "jpeg" | "jpe" | "jfif" => ImageKind::Jpeg,
+            "png" => ImageKind::Png,
+            "webp" => ImageKind::WebP,
+            "tif" | "tiff" => ImageKind::Tiff,
+            "bmp" => ImageKind::Bmp,
+            _ => return None,
+        })
+    }
+
+    /// Short lowercase name.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            ImageKind::Jpeg => "jpeg",
+            ImageKind::Png => "png",
+            ImageKind::WebP => "webp",
+            ImageKind::Tiff => "tiff",
+            ImageKind::Bmp => "bmp",
+        }
+    }
+
+    /// Whether the format can carry an alpha channel in unseen's output.
+    #[must_use]
+    pub fn keeps_alpha(self) -> bool {
+        matches!(self, ImageKind::Png | ImageKind::WebP | ImageKind::Tiff)
+    }
+}
+
+/// An upright image, reduced to 8-bit RGB plus an optional alpha plane.
+#[derive(Debug, Clone)]
+pub struct DecodedImage {
+    /// The pixels, orientation applied.
+    pub rgb: RgbImage,
+    /// The alpha plane, if the input had one.
+    pub alpha: Option<GrayImage>,
+    /// The format the bytes were in (by content, not by extension).
+    pub kind: ImageKind,
+}
+
+/// Identifies the format from the leading bytes, or says why it is not supported.
+///
+/// # Errors
+/// [`Error::Decode`] for empty or unrecognisable data, [`Error::Unsupported`] for known formats
+/// that unseen does not process.
+pub fn sniff_format(path: &Path, bytes: &[u8]) -> Result<ImageKind> {
+    if bytes.is_empty() {
+        return Err(Error::decode(path, "file is empty (0 bytes)"));
+    }
+    match image::guess_format(bytes) {
+        Ok(ImageFormat::Jpeg) => Ok(ImageKind::Jpeg),
+        Ok(ImageFormat::Png) => Ok(ImageKind::Png),
+        Ok(ImageFormat::WebP) => Ok(ImageKind::WebP),
+        Ok(ImageFormat::Tiff) => Ok(ImageKind::Tiff),
+        Ok(ImageFormat::Bmp) => Ok(ImageKind::Bmp),
+        Ok(other) => Err(Error::unsupported(
+            path,
+            format!("{other:?} images are not supported (use JPEG, PNG, WebP, TIFF or BMP)"),
+        )),
+        Err(_) => Err(Error::decode(path, "not a recognised image (expected JPEG, PNG, WebP, TIFF or BMP content)")),
+    }
+}
+
+/// Decodes a still image: checks the format, refuses animations and multi-page files, enforces
+/// the pixel and allocation limits before decoding pixels, and applies EXIF orientation.
+///
+/// # Errors
+/// [`Error::Decode`], [`Error::Unsupported`] or [`Error::Limits`], naming `path`.
+pub fn decode_image(path: &Path, bytes: &[u8], limits: &Limits) -> Result<DecodedImage> {
+    let kind = sniff_format(path, bytes)?;
+    refuse_multi_frame(path, kind, bytes)?;
+
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), kind.image_format());
+    let mut lim = image::Limits::default();
+    lim.max_alloc = Some(limits.max_alloc);
+    reader.limits(lim);
+    let mut decoder = reader.into_decoder().map_err(|e| map_image_error(path, e))?;
+    let (w, h) = decoder.dimensions();
+    let pixels = u64::from(w) * u64::from(h);
+    if pixels > limits.max_pixels {
+        return Err(Error::limits(
+            path,
+            format!("{w}x{h} is {pixels} pixels, above the limit of {} (see --max-pixels)", limits.max_pixels),
+        ));
+    }
+    if w == 0 || h == 0 {
+        return Err(Error::decode(path, format!("image has no pixels ({w}x{h})")));
+    }
+    let orientation = decoder.orientation().map_err(|e| map_image_error(path, e))?;
+    let mut img = DynamicImage::from_decoder(decoder).map_err(|e| map_image_error(path, e))?;
+    img.apply_orientation(orientation);
+
+    let alpha = if img.color().has_alpha() {
+        let rgba = img.to_rgba8();
+        let a = GrayImage::from_fn(rgba.width(), rgba.height(), |x, y| image::Luma([rgba.get_pixel(x, y)[3]]));
+        Some(a)
+    } else {
+        None
+    };
+    let rgb = img.into_rgb8();
+    Ok(DecodedImage { rgb, alpha, kind })
+}
+
+fn map_image_error(path: &Path, e: image::ImageError) -> Error {
+    match e {
+        image::ImageError::Limits(l) => Error::limits(path, l.to_string()),
+        image::ImageError::Unsupported(u) => Error::unsupported(path, u.to_string()),
+        other => Error::decode(path, other),
+    }
+}
+
+/// Refuses animated PNG/WebP and multi-page TIFF: unseen would otherwise anonymise only the
+/// first frame and silently drop (or worse, keep) the rest.
+fn refuse_multi_frame(path: &Path, kind: ImageKind, bytes: &[u8]) -> Result<()> {
+    let multi = match kind {
+        ImageKind::Png => png_has_chunk(bytes, *b"acTL"),
+        ImageKind::WebP => webp_is_animated(bytes),
+        ImageKind::Tiff => tiff_page_count_above_one(bytes),
+        ImageKind::Jpeg | ImageKind::Bmp => false,
+    };
+    if multi {
+        let what = match kind {
+            ImageKind::Tiff => "multi-page TIFF files are not supported",
+            _ => "animated images are not supported",
+        };
+        return Err(Error::unsupported(path, what));
+    }
+    Ok(())
+}
+
+/// Walks PNG chunks up to the first IDAT looking for `want`.
+pub(crate) fn png_has_chunk(bytes: &[u8], want: [u8; 4]) -> bool {
+    let mut pos = 8;
+    while pos + 8 <= bytes.len() {
+        let len = u32::from_be_bytes([bytes[pos], bytes[pos + 1], bytes[pos + 2], bytes[pos + 3]]) as usize;
+        let ty = [bytes[pos + 4], bytes[pos + 5], bytes[pos + 6], bytes[pos + 7]];
+        if ty == want {
+            return true;
+        }
+        if &ty == b"IDAT" || &ty == b"IEND" {
+            return false;
+        }
+        pos = pos.saturating_add(12).saturating_add(len);
+    }
+    false
+}
+
+fn webp_is_animated(bytes: &[u8]) -> bool {
+    let mut pos = 12;
+    while pos + 8 <= bytes.len() {
+        let ty = &bytes[pos..pos + 4];
+        let len = u32::from_le_bytes([bytes[pos + 4], bytes[pos + 5], bytes[pos + 6], bytes[pos + 7]]) as usize;
+        if ty == b"VP8X" && pos + 8 < bytes.len() && bytes[pos + 8] & 0x02 != 0 {
+            return true;
+        }
+        if ty == b"ANIM" || ty == b"ANMF" {
+            return true;
+        }
+        pos = pos.saturating_add(8).saturating_add(len + (len & 1));
+    }
+    false
+}
+
+fn tiff_page_count_above_one(bytes: &[u8]) -> bool {
+    let le = bytes.starts_with(b"II");
+    let u16_at = |p: usize| -> Option<u16> {
+        let b = bytes.get(p..p + 2)?;
+        Some(if le { u16::from_le_bytes([b[0], b[1]]) } else { u16::from_be_bytes([b[0], b[1]]) })
+    };
+    let u32_at = |p: usize| -> Option<u32> {
+        let b = bytes.get(p..p + 4)?;
+        let a = [b[0], b[1], b[2], b[3]];
+        Some(if le { u32::from_le_bytes(a) } else { u32::from_be_bytes(a) })
+    };
+    (|| -> Option<bool> {
+        let ifd0 = u32_at(4)? as usize;
+        let n = u16_at(ifd0)? as usize;
+        let next = u32_at(ifd0 + 2 + n * 12)?;
+        Some(next != 0)
+    })()
+    .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_and_garbage_are_decode_errors() {
+        let p = Path::new("x.jpg");
+        let e = decode_image(p, b"", &Limits::default()).unwrap_err();
+        assert!(e.to_string().contains("empty"), "{e}");
+        let e = decode_image(p, b"hello world, not an image", &Limits::default()).unwrap_err();
+        assert!(matches!(e, Error::Decode { .. }), "{e}");
+    }
+
+    #[test]
+    fn pixel_limit_is_checked_before_decoding() {
+        let img = RgbImage::new(100, 100);
+        let mut buf = Vec::new();
+        img.write_to(&mut Cursor::new(&mut buf), ImageFormat::Png).unwrap();
+        let limits = Limits { max_pixels: 9_999, ..Limits::default() };
+        let e = decode_image(Path::new("big.png"), &buf, &limits).unwrap_err();
+        assert!(matches!(e, Error::Limits { .. }), "{e}");
+        assert!(decode_image(Path::new("ok.png"), &buf, &Limits::default()).is_ok());
+    }
+}

@@ -1,0 +1,195 @@
+//! Stage 2: detect. Finds face boxes (source pixels) with the embedded CenterFace model.
+//!
+//! One call runs several *passes* chosen by the [`Preset`]: the image scaled to fit the network
+//! comfortably (large faces), at source size (tiled when large), upscaled ×2 / ×3 (small faces),
+//! optionally mirrored. The boxes of all passes are merged by NMS with box voting.
+
+pub mod letterbox;
+pub mod model;
+pub mod postprocess;
+
+use image::imageops::FilterType;
+use image::RgbImage;
+use serde::Serialize;
+
+use self::letterbox::{pad32, tiles, Letterbox};
+use self::model::Network;
+use crate::geom::Rect;
+use crate::options::Preset;
+
+/// One detected face, in source pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Detection {
+    /// The face box.
+    #[serde(flatten)]
+    pub rect: Rect,
+    /// Detector confidence (0..1).
+    pub score: f32,
+}
+
+/// Detector settings.
+#[derive(Debug, Clone, Copy)]
+pub struct DetectOptions {
+    /// Which passes to run.
+    pub preset: Preset,
+    /// Score threshold.
+    pub threshold: f32,
+}
+
+/// One inference pass over the whole image.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pass {
+    /// Scale factor applied to the source.
+    pub scale: f32,
+    /// Mirror left-right.
+    pub flip: bool,
+}
+
+/// Images up to this side are run in one tensor; larger ones are tiled.
+pub const MAX_TENSOR_SIDE: u32 = 2048;
+/// Tile side for images larger than [`MAX_TENSOR_SIDE`].
+pub const TILE: u32 = 1536;
+/// Overlap between tiles: faces smaller than this are whole in at least one tile.
+pub const OVERLAP: u32 = 256;
+/// The "fit" pass scales the image so that its longer side is at most this.
+pub const FIT_SIDE: u32 = 1280;
+/// NMS IoU used when merging (the reference CenterFace value).
+pub const NMS_IOU: f32 = 0.3;
+
+/// The passes a preset runs on a `w`×`h` image.
+#[must_use]
+pub fn plan_passes(w: u32, h: u32, preset: Preset) -> Vec<Pass> {
+    let long = w.max(h) as f32;
+    let pixels = f64::from(w) * f64::from(h);
+    let fit = (FIT_SIDE as f32 / long).min(1.0);
+    let (extra, cap, flips): (&[f32], f64, bool) = match preset {
+        Preset::Fast => (&[], 0.0, false),
+        Preset::Balanced => (&[1.0, 2.0], 6.0e6, false),
+        Preset::Thorough => (&[1.0, 2.0, 3.0], 24.0e6, true),
+    };
+    let mut scales = vec![fit];
+    if preset == Preset::Thorough && long > 640.0 {
+        scales.push(640.0 / long);
+    }
+    for &s in extra {
+        let scaled = pixels * f64::from(s) * f64::from(s);
+        if (s - fit).abs() > 1e-3 && (s <= 1.0 || scaled <= cap) {
+            scales.push(s);
+        }
+    }
+    let mut passes: Vec<Pass> = scales.iter().map(|&scale| Pass { scale, flip: false }).collect();
+    if flips {
+        passes.extend(scales.iter().map(|&scale| Pass { scale, flip: true }));
+    }
+    passes
+}
+
+/// The face detector. Cheap to share between threads (`&Detector` is `Sync`).
+pub struct Detector {
+    net: Network,
+}
+
+impl Detector {
+    /// Loads the embedded model. `threads` sets tract's matrix-product thread pool.
+    ///
+    /// # Errors
+    /// The tract error text if the embedded model cannot be parsed.
+    pub fn new(threads: usize) -> Result<Detector, String> {
+        Ok(Detector { net: Network::load(threads)? })
+    }
+
+    /// Runs the network once on one tile and returns boxes in source pixels.
+    ///
+    /// # Errors
+    /// The tract error text.
+    pub fn run_tile(&self, scaled: &RgbImage, lb: &Letterbox, threshold: f32) -> Result<Vec<Detection>, String> {
+        let raw = self.net.run(lb.ph as usize, lb.pw as usize, lb.tensor(scaled))?;
+        let dets = postprocess::decode(&raw, lb.pw as f32, lb.ph as f32, threshold);
+        let dets = postprocess::nms(dets, NMS_IOU);
+        let (sw, sh) = scaled.dimensions();
+        let edge = 4.0;
+        let small = (OVERLAP - 16) as f32;
+        Ok(dets
+            .into_iter()
+            .filter(|d| {
+                // A face cut by an inner tile edge is whole in the neighbouring tile: drop the cut copy.
+                let r = d.rect;
+                let (left, right) =
+                    if lb.flip { (lb.ox + lb.tw < sw, lb.ox > 0) } else { (lb.ox > 0, lb.ox + lb.tw < sw) };
+                let cut_x = (left && r.x < edge || right && r.x2() > lb.tw as f32 - edge) && r.w < small;
+                let cut_y =
+                    (lb.oy > 0 && r.y < edge || lb.oy + lb.th < sh && r.y2() > lb.th as f32 - edge) && r.h < small;
+                !(cut_x || cut_y)
+            })
+            .map(|d| Detection { rect: lb.to_source(d.rect), score: d.score })
+            .collect())
+    }
+
+    /// Runs one pass (scale, flip) over the whole image, tiling when needed.
+    ///
+    /// # Errors
+    /// The tract error text.
+    pub fn run_pass(&self, img: &RgbImage, pass: Pass, threshold: f32) -> Result<Vec<Detection>, String> {
+        let (w, h) = img.dimensions();
+        let sw = ((w as f32 * pass.scale).round() as u32).max(1);
+        let sh = ((h as f32 * pass.scale).round() as u32).max(1);
+        let resized;
+        let scaled = if (sw, sh) == (w, h) {
+            img
+        } else {
+            let filter = if pass.scale < 1.0 { FilterType::Triangle } else { FilterType::CatmullRom };
+            resized = image::imageops::resize(img, sw, sh, filter);
+            &resized
+        };
+        let (sx, sy) = (sw as f32 / w as f32, sh as f32 / h as f32);
+        let tile_list = if sw.max(sh) <= MAX_TENSOR_SIDE { vec![(0, 0, sw, sh)] } else { tiles(sw, sh, TILE, OVERLAP) };
+        let mut out = Vec::new();
+        for (ox, oy, tw, th) in tile_list {
+            let lb = Letterbox { sx, sy, ox, oy, tw, th, pw: pad32(tw), ph: pad32(th), flip: pass.flip };
+            out.extend(self.run_tile(scaled, &lb, threshold)?);
+        }
+        Ok(out)
+    }
+
+    /// Detects faces with the passes of `opts.preset`, merged into one box per face.
+    ///
+    /// # Errors
+    /// The tract error text.
+    pub fn detect(&self, img: &RgbImage, opts: &DetectOptions) -> Result<Vec<Detection>, String> {
+        let (w, h) = img.dimensions();
+        let mut all = Vec::new();
+        for pass in plan_passes(w, h, opts.preset) {
+            all.extend(self.run_pass(img, pass, opts.threshold)?);
+        }
+        let merged = postprocess::nms_vote(all, NMS_IOU, 0.5);
+        let bounds = Rect { x: 0.0, y: 0.0, w: w as f32, h: h as f32 };
+        Ok(merged
+            .into_iter()
+            .filter_map(|d| {
+                let x1 = d.rect.x.max(0.0);
+                let y1 = d.rect.y.max(0.0);
+                let r = Rect::from_corners(x1, y1, d.rect.x2().min(bounds.w), d.rect.y2().min(bounds.h));
+                r.is_valid().then_some(Detection { rect: r, score: d.score })
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_grow_and_respect_the_pixel_cap() {
+        assert_eq!(plan_passes(416, 416, Preset::Fast), vec![Pass { scale: 1.0, flip: false }]);
+        let b = plan_passes(416, 416, Preset::Balanced);
+        assert_eq!(b.len(), 2);
+        assert_eq!(b[1].scale, 2.0);
+        let t = plan_passes(416, 416, Preset::Thorough);
+        assert_eq!(t.len(), 6);
+        // a 12 MP photo: no upscaling in balanced
+        let big = plan_passes(4000, 3000, Preset::Balanced);
+        assert!(big.iter().all(|p| p.scale <= 1.0), "{big:?}");
+        assert_eq!(big.len(), 2);
+    }
+}

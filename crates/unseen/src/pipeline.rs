@@ -1,0 +1,326 @@
+//! The whole flow for one input: decode → detect → obscure → encode → verify → commit.
+
+use std::path::Path;
+use std::time::Instant;
+
+use image::{GrayImage, Luma, RgbImage};
+use rayon::prelude::*;
+
+use crate::commit::{commit, Committed};
+use crate::decode::{decode_image, ImageKind};
+use crate::detect::{DetectOptions, Detection, Detector};
+use crate::error::{Error, Result};
+use crate::inputs::Job;
+use crate::obscure::{self, Region};
+use crate::options::{Mode, Options};
+use crate::regions::ManualRegions;
+use crate::report::{FileReport, Status};
+use crate::verify::verify_output;
+
+/// A failure to inject, for tests of the fail-closed paths. Every fault must end in an error
+/// and no output; none can make unseen write an unverified file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The detector fails.
+    Detect,
+    /// The encoder fails.
+    Encode,
+    /// The obscuring stage silently does nothing (the rule check must catch it).
+    SkipObscure,
+    /// The encoder appends a metadata trailer (the container check must catch it).
+    Trailer,
+    /// The encoded pixels are corrupted (the pixel check must catch it).
+    Corrupt,
+}
+
+impl Fault {
+    /// Parses the names used by the `UNSEEN_TEST_FAULT` environment variable.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Fault> {
+        Some(match s {
+            "detect" => Fault::Detect,
+            "encode" => Fault::Encode,
+            "skip-obscure" => Fault::SkipObscure,
+            "trailer" => Fault::Trailer,
+            "corrupt" => Fault::Corrupt,
+            _ => return None,
+        })
+    }
+}
+
+/// Receives progress events from a batch. The library never prints; the CLI implements this.
+pub trait Reporter: Send + Sync {
+    /// An input is about to be processed.
+    fn on_start(&self, _job: &Job) {}
+    /// An input is finished (ok, skipped or error).
+    fn on_done(&self, _report: &FileReport) {}
+}
+
+/// A reporter that ignores everything.
+pub struct NoReporter;
+impl Reporter for NoReporter {}
+
+/// An image prepared in memory: encoded bytes plus what is needed to verify them.
+pub struct Prepared {
+    /// The encoded output.
+    pub bytes: Vec<u8>,
+    /// Its format.
+    pub kind: ImageKind,
+    /// Faces found (after ignore regions), source pixels.
+    pub faces: Vec<Detection>,
+    /// Number of manual regions obscured.
+    pub manual_regions: usize,
+    /// Every obscured region (margin applied, manual regions included).
+    pub regions: Vec<Region>,
+    intended: RgbImage,
+    alpha: Option<GrayImage>,
+}
+
+impl Prepared {
+    /// Verifies bytes (normally the ones read back from disk) against this preparation.
+    ///
+    /// # Errors
+    /// [`Error::Verify`].
+    pub fn verify(&self, path: &Path, bytes: &[u8]) -> Result<()> {
+        verify_output(path, bytes, self.kind, &self.intended, self.alpha.as_ref(), &self.regions)
+    }
+}
+
+/// The image pipeline: options plus a loaded detector.
+pub struct Pipeline {
+    options: Options,
+    detector: Detector,
+    fault: Option<Fault>,
+}
+
+impl Pipeline {
+    /// Validates the options and loads the embedded detector.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOptions`] or [`Error::Detect`] if the model cannot be loaded.
+    pub fn new(options: Options) -> Result<Pipeline> {
+        options.validate()?;
+        let detector = Detector::new(options.detector_threads)
+            .map_err(|e| Error::detect(Path::new("models/centerface.onnx"), e))?;
+        Ok(Pipeline { options, detector, fault: None })
+    }
+
+    /// The options in force.
+    #[must_use]
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// The detector, for evaluation and benchmarks.
+    #[must_use]
+    pub fn detector(&self) -> &Detector {
+        &self.detector
+    }
+
+    /// Injects a fault into every following call (tests of the fail-closed paths).
+    pub fn inject_fault(&mut self, fault: Option<Fault>) {
+        self.fault = fault;
+    }
+
+    /// Detects faces in upright pixels with the configured preset and threshold, and drops those
+    /// whose centre lies in an ignore region.
+    ///
+    /// # Errors
+    /// [`Error::Detect`].
+    pub fn detect(&self, path: &Path, rgb: &RgbImage, manual: &ManualRegions) -> Result<Vec<Detection>> {
+        if self.fault == Some(Fault::Detect) {
+            return Err(Error::detect(path, "injected detector failure"));
+        }
+        let opts = DetectOptions { preset: self.options.preset, threshold: self.options.threshold };
+        let faces = self.detector.detect(rgb, &opts).map_err(|e| Error::detect(path, e))?;
+        Ok(faces
+            .into_iter()
+            .filter(|d| {
+                let (cx, cy) = d.rect.center();
+                !manual.ignore.iter().any(|r| r.contains(cx, cy))
+            })
+            .collect())
+    }
+
+    /// The regions to obscure for these faces: each box enlarged by the margin, plus the manual
+    /// regions as given.
+    #[must_use]
+    pub fn regions_for(&self, faces: &[Detection], manual: &ManualRegions) -> Vec<Region> {
+        faces
+            .iter()
+            .map(|d| Region { rect: d.rect.enlarged(self.options.margin), shape: self.options.shape })
+            .chain(manual.obscure.iter().map(|r| Region { rect: *r, shape: crate::options::Shape::Box }))
+            .collect()
+    }
+
+    fn params(&self) -> obscure::Params {
+        obscure::Params { mode: self.options.mode, grid: self.options.grid, noise: self.options.noise }
+    }
+
+    /// Decodes, detects, obscures and encodes an image held in memory. `out_kind` picks the
+    /// output format (default: the input's). Nothing is verified yet: see [`Prepared::verify`]
+    /// or [`Pipeline::process_bytes`].
+    ///
+    /// # Errors
+    /// Any stage's error, naming `path`.
+    pub fn prepare(
+        &self,
+        path: &Path,
+        bytes: &[u8],
+        out_kind: Option<ImageKind>,
+        manual: &ManualRegions,
+    ) -> Result<Prepared> {
+        if bytes.len() as u64 > self.options.limits.max_file_bytes {
+            return Err(Error::limits(
+                path,
+                format!("file is {} bytes, above the limit of {}", bytes.len(), self.options.limits.max_file_bytes),
+            ));
+        }
+        let decoded = decode_image(path, bytes, &self.options.limits)?;
+        let kind = out_kind.unwrap_or(decoded.kind);
+        let faces = self.detect(path, &decoded.rgb, manual)?;
+        let regions = self.regions_for(&faces, manual);
+        let mut intended = decoded.rgb.clone();
+        if self.fault != Some(Fault::SkipObscure) {
+            let mut rng = obscure::noise_rng(self.options.noise_seed);
+            obscure::obscure(&mut intended, &regions, &self.params(), &mut rng);
+        }
+        obscure::check(&decoded.rgb, &intended, &regions, &self.params())
+            .map_err(|e| Error::verify(path, format!("obscuring rule: {e}")))?;
+        drop(decoded.rgb);
+        let mut alpha = decoded.alpha;
+        if let Some(a) = alpha.as_mut() {
+            // obscured pixels are always opaque, so nothing is hidden under transparency
+            let (w, h) = a.dimensions();
+            let mask = obscure::covered_mask(&regions, w, h);
+            for (i, covered) in mask.into_iter().enumerate() {
+                if covered {
+                    a.put_pixel(i as u32 % w, i as u32 / w, Luma([255]));
+                }
+            }
+        }
+        if self.fault == Some(Fault::Encode) {
+            return Err(Error::encode(path, "injected encoder failure"));
+        }
+        let mut out = crate::encode::encode_image(&intended, alpha.as_ref(), kind, self.options.jpeg_quality)
+            .map_err(|e| Error::encode(path, e))?;
+        match self.fault {
+            Some(Fault::Trailer) => out.extend_from_slice(b"GPS 51.5N 0.1W"),
+            Some(Fault::Corrupt) => {
+                let corrupted =
+                    crate::encode::encode_image(&RgbImage::new(intended.width(), intended.height()), None, kind, 90)
+                        .map_err(|e| Error::encode(path, e))?;
+                out = corrupted;
+            }
+            _ => {}
+        }
+        let manual_regions = manual.obscure.len();
+        Ok(Prepared { bytes: out, kind, faces, manual_regions, regions, intended, alpha })
+    }
+
+    /// The in-memory entry: bytes in, verified bytes out (or an error). Used by fuzzing and by
+    /// library users who do their own I/O.
+    ///
+    /// # Errors
+    /// Any stage's error, naming `path` (used only in messages).
+    pub fn process_bytes(&self, path: &Path, bytes: &[u8], manual: &ManualRegions) -> Result<Prepared> {
+        let prepared = self.prepare(path, bytes, None, manual)?;
+        prepared.verify(path, &prepared.bytes)?;
+        Ok(prepared)
+    }
+
+    /// Processes one job end to end and commits a verified output. Returns the status, or the
+    /// error; the input is only ever read.
+    ///
+    /// # Errors
+    /// Any stage's error, naming the input and the stage.
+    pub fn process_job(&self, job: &Job) -> Result<(Status, Prepared)> {
+        let canon_in = std::fs::canonicalize(&job.input).map_err(|e| Error::io(&job.input, "read input", e))?;
+        if let Some(parent) = job.output.parent().and_then(|p| std::fs::canonicalize(p).ok()) {
+            if let Some(name) = job.output.file_name() {
+                if parent.join(name) == canon_in {
+                    return Err(Error::OutputIsInput { path: job.input.clone() });
+                }
+            }
+        }
+        let meta = std::fs::metadata(&job.input).map_err(|e| Error::io(&job.input, "read input", e))?;
+        if meta.len() > self.options.limits.max_file_bytes {
+            return Err(Error::limits(
+                &job.input,
+                format!("file is {} bytes, above the limit of {}", meta.len(), self.options.limits.max_file_bytes),
+            ));
+        }
+        let bytes = std::fs::read(&job.input).map_err(|e| Error::io(&job.input, "read input", e))?;
+        let names: Vec<&str> = job.names.iter().map(String::as_str).collect();
+        let manual = self.options.regions.lookup(&names);
+        let out_kind = ImageKind::from_extension(&job.output);
+        let prepared = self.prepare(&job.input, &bytes, out_kind, &manual)?;
+        let committed = commit(&job.output, &prepared.bytes, self.options.overwrite, |written| {
+            prepared.verify(&job.input, written)
+        })?;
+        let status = match committed {
+            Committed::Written => Status::Ok,
+            Committed::Skipped => Status::Skipped,
+        };
+        Ok((status, prepared))
+    }
+
+    /// Processes one job and turns every outcome into a report; never panics on bad input.
+    #[must_use]
+    pub fn run_job(&self, job: &Job) -> FileReport {
+        let start = Instant::now();
+        let mut report = FileReport {
+            input: job.input.to_string_lossy().into_owned(),
+            output: Some(job.output.to_string_lossy().into_owned()),
+            status: Status::Skipped,
+            error: None,
+            stage: None,
+            faces: Vec::new(),
+            manual_regions: 0,
+            seconds: 0.0,
+        };
+        if !self.options.overwrite && std::fs::symlink_metadata(&job.output).is_ok() {
+            report.seconds = start.elapsed().as_secs_f64();
+            return report;
+        }
+        match self.process_job(job) {
+            Ok((status, prepared)) => {
+                report.status = status;
+                report.faces = prepared.faces;
+                report.manual_regions = prepared.manual_regions;
+            }
+            Err(e) => {
+                report.status = Status::Error;
+                report.stage = Some(e.stage());
+                report.error = Some(e.to_string());
+            }
+        }
+        report.seconds = start.elapsed().as_secs_f64();
+        report
+    }
+
+    /// Runs a batch on `jobs` worker threads (at least 1), reporting progress, and returns the
+    /// reports in job order. A failing file never stops the batch.
+    #[must_use]
+    pub fn run_batch(&self, jobs: &[Job], workers: usize, reporter: &dyn Reporter) -> Vec<FileReport> {
+        let work = |job: &Job| {
+            reporter.on_start(job);
+            let r = self.run_job(job);
+            reporter.on_done(&r);
+            r
+        };
+        if workers <= 1 {
+            return jobs.iter().map(work).collect();
+        }
+        match rayon::ThreadPoolBuilder::new().num_threads(workers).build() {
+            Ok(pool) => pool.install(|| jobs.par_iter().map(work).collect()),
+            Err(_) => jobs.iter().map(work).collect(),
+        }
+    }
+
+    /// Whether the configured mode draws outlines instead of obscuring.
+    #[must_use]
+    pub fn is_preview(&self) -> bool {
+        self.options.mode == Mode::None
+    }
+}

@@ -1,0 +1,60 @@
+//! Per-file and per-batch reports (serialised as the CLI's `--report` JSON).
+
+use serde::Serialize;
+
+use crate::detect::Detection;
+
+/// Outcome of one input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// A verified output was written.
+    Ok,
+    /// The output already existed and was left alone.
+    Skipped,
+    /// No output was written; see `error`.
+    Error,
+}
+
+/// What happened to one input.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileReport {
+    /// The input path (lossy UTF-8 for display).
+    pub input: String,
+    /// The output path, when one was planned.
+    pub output: Option<String>,
+    /// Outcome.
+    pub status: Status,
+    /// The error, one line naming the file and the stage, when `status` is `error`.
+    pub error: Option<String>,
+    /// The stage that failed, when `status` is `error`.
+    pub stage: Option<&'static str>,
+    /// Detected faces (source pixels, before the margin), after ignore regions.
+    pub faces: Vec<Detection>,
+    /// Number of manual regions obscured.
+    pub manual_regions: usize,
+    /// Seconds spent on this input.
+    pub seconds: f64,
+}
+
+/// A whole batch.
+#[derive(Debug, Clone, Serialize)]
+pub struct BatchReport {
+    /// The tool version.
+    pub version: &'static str,
+    /// sha256 of the embedded detector.
+    pub model_sha256: &'static str,
+    /// The options used.
+    pub options: crate::Options,
+    /// One entry per input, in input order.
+    pub files: Vec<FileReport>,
+}
+
+impl BatchReport {
+    /// Counts of (ok, skipped, error).
+    #[must_use]
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let c = |s| self.files.iter().filter(|f| f.status == s).count();
+        (c(Status::Ok), c(Status::Skipped), c(Status::Error))
+    }
+}

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use unseen::regions::RegionMap;
-use unseen::{Limits, Mode, Options, Preset, Shape};
+use unseen::{Audio, Limits, Mode, Options, Preset, Shape};
 
 /// Make photos safe to publish: find every face, obscure it irreversibly, strip all metadata,
 /// verify the result. Fully offline.
@@ -96,6 +96,15 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 92, value_name = "Q")]
     pub jpeg_quality: u8,
 
+    /// Videos: keep the audio (re-encoded to AAC; voices stay) or drop it.
+    #[arg(long, value_enum, default_value_t = AudioArg::Drop)]
+    pub audio: AudioArg,
+
+    /// Videos: frames before a face's first and after its last detection that stay covered
+    /// (also the longest run of missed frames bridged between two detections).
+    #[arg(long, default_value_t = 10, value_name = "FRAMES")]
+    pub extend: u32,
+
     /// No progress bar and no summary line; errors are still printed.
     #[arg(short, long)]
     pub quiet: bool,
@@ -113,6 +122,12 @@ pub enum ModeArg {
 pub enum ShapeArg {
     Ellipse,
     Box,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AudioArg {
+    Keep,
+    Drop,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -166,6 +181,11 @@ impl RunArgs {
             detector_threads: self.threads.unwrap_or_else(cpus),
             limits: Limits { max_pixels: self.max_pixels, ..Limits::default() },
             regions,
+            audio: match self.audio {
+                AudioArg::Keep => Audio::Keep,
+                AudioArg::Drop => Audio::Drop,
+            },
+            video_extend_frames: self.extend,
             noise_seed: None,
         };
         options.validate()?;

@@ -74,6 +74,7 @@ fn run(args: &RunArgs) -> anyhow::Result<Exit> {
                 faces: Vec::new(),
                 manual_regions: 0,
                 seconds: 0.0,
+                video: None,
             }
         })
         .collect();
@@ -89,12 +90,38 @@ fn run(args: &RunArgs) -> anyhow::Result<Exit> {
     let faces: usize = report.files.iter().map(|f| f.faces.len()).sum();
     if !args.quiet {
         let verb = if pipeline.is_preview() { "outlined (NOT obscured)" } else { "obscured" };
+        let videos = video_summary(&report.files);
         eprintln!(
-            "unseen: {ok} written, {skipped} skipped (output exists), {failed} failed; {faces} faces {verb}; output in {}",
+            "unseen: {ok} written, {skipped} skipped (output exists), {failed} failed; {faces} faces{videos} {verb}; output in {}",
             args.out.display()
         );
+        audio_note(&report.files);
     }
     Ok(if failed > 0 { Exit::Failure } else { Exit::Success })
+}
+
+/// ", 3 face tracks in 2 videos" when videos were written, else "".
+fn video_summary(files: &[FileReport]) -> String {
+    let videos: Vec<_> = files.iter().filter(|f| f.status == Status::Ok).filter_map(|f| f.video.as_ref()).collect();
+    if videos.is_empty() {
+        return String::new();
+    }
+    let tracks: usize = videos.iter().map(|v| v.face_tracks).sum();
+    let s = if videos.len() == 1 { "" } else { "s" };
+    format!(" in images, {tracks} face tracks in {} video{s}", videos.len())
+}
+
+/// Says what happened to the audio of the videos written.
+fn audio_note(files: &[FileReport]) {
+    let written = || files.iter().filter(|f| f.status == Status::Ok).filter_map(|f| f.video.as_ref());
+    let kept = written().filter(|v| v.audio == "kept").count();
+    let dropped = written().filter(|v| v.audio == "dropped").count();
+    if kept > 0 {
+        eprintln!("unseen: note: audio kept in {kept} video(s): voices and other sounds can still identify people");
+    }
+    if dropped > 0 {
+        eprintln!("unseen: note: audio removed from {dropped} video(s) (use --audio keep to keep it)");
+    }
 }
 
 fn write_report(path: &Path, report: &BatchReport) -> anyhow::Result<()> {

@@ -1,15 +1,21 @@
-//! The CLI's side of progress reporting: an indicatif bar on a terminal, nothing otherwise, and
-//! one line per failed input on stderr.
+//! The CLI's side of progress reporting: an indicatif bar on a terminal (plus one bar per video
+//! being processed, with frames, fps and ETA), nothing otherwise, and one line per failed input
+//! on stderr.
 
+use std::collections::HashMap;
 use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Mutex;
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use unseen::inputs::Job;
 use unseen::report::{FileReport, Status};
 use unseen::Reporter;
 
 pub struct CliReporter {
     bar: Option<ProgressBar>,
+    multi: Option<MultiProgress>,
+    videos: Mutex<HashMap<PathBuf, ProgressBar>>,
 }
 
 impl CliReporter {
@@ -24,7 +30,12 @@ impl CliReporter {
             }
             b
         });
-        CliReporter { bar }
+        let multi = bar.as_ref().map(|b| {
+            let m = MultiProgress::new();
+            m.add(b.clone());
+            m
+        });
+        CliReporter { bar, multi, videos: Mutex::new(HashMap::new()) }
     }
 
     pub fn finish(&self) {
@@ -48,7 +59,29 @@ impl Reporter for CliReporter {
         }
     }
 
+    fn on_frames(&self, job: &Job, done: u64, total: Option<u64>) {
+        let Some(multi) = &self.multi else { return };
+        let Ok(mut videos) = self.videos.lock() else { return };
+        let bar = videos.entry(job.input.clone()).or_insert_with(|| {
+            let b = multi.add(ProgressBar::new(total.unwrap_or(0)));
+            if let Ok(style) = ProgressStyle::with_template(
+                "  {bar:30} {pos}/{len} frames, {per_sec} ({elapsed} elapsed, ETA {eta}) {wide_msg}",
+            ) {
+                b.set_style(style);
+            }
+            b.set_message(job.input.display().to_string());
+            b
+        });
+        if total.is_some_and(|t| t < done) || total.is_none() {
+            bar.set_length(done);
+        }
+        bar.set_position(done);
+    }
+
     fn on_done(&self, report: &FileReport) {
+        if let Some(b) = self.videos.lock().ok().and_then(|mut v| v.remove(&PathBuf::from(&report.input))) {
+            b.finish_and_clear();
+        }
         if report.status == Status::Error {
             self.println(&format!("error: {}", report.error.as_deref().unwrap_or("unknown error")));
         }

@@ -21,7 +21,17 @@ pub struct Job {
 /// Whether a file found while walking a folder is one unseen processes (by extension).
 #[must_use]
 pub fn is_supported_name(path: &Path) -> bool {
-    ImageKind::from_extension(path).is_some()
+    ImageKind::from_extension(path).is_some() || crate::video::has_video_extension(path)
+}
+
+/// The output name for an input name: the same, except that videos become `.mp4` (the only
+/// video format unseen writes).
+fn output_name(rel: &Path) -> PathBuf {
+    if crate::video::has_video_extension(rel) {
+        crate::video::video_output(rel)
+    } else {
+        rel.to_path_buf()
+    }
 }
 
 /// Expands inputs into jobs. Files named explicitly are always taken; folders are walked
@@ -65,7 +75,7 @@ pub fn collect_jobs(inputs: &[PathBuf], out_dir: &Path) -> (Vec<Job>, Vec<(PathB
             for rel in files {
                 let job = Job {
                     input: input.join(&rel),
-                    output: out_dir.join(&rel),
+                    output: out_dir.join(output_name(&rel)),
                     names: vec![
                         input.join(&rel).to_string_lossy().into_owned(),
                         rel.to_string_lossy().into_owned(),
@@ -81,7 +91,7 @@ pub fn collect_jobs(inputs: &[PathBuf], out_dir: &Path) -> (Vec<Job>, Vec<(PathB
             };
             let job = Job {
                 input: input.clone(),
-                output: out_dir.join(name),
+                output: out_dir.join(output_name(Path::new(name))),
                 names: vec![input.to_string_lossy().into_owned(), name.to_string_lossy().into_owned()],
             };
             push(job, &mut jobs, &mut errors);
@@ -131,6 +141,7 @@ mod tests {
         std::fs::write(root.join("a.jpg"), b"x").unwrap();
         std::fs::write(root.join("sub/b.PNG"), b"x").unwrap();
         std::fs::write(root.join("notes.txt"), b"x").unwrap();
+        std::fs::write(root.join("sub/c.MOV"), b"x").unwrap();
         std::fs::create_dir_all(root.join("out")).unwrap();
         std::fs::write(root.join("out/c.jpg"), b"x").unwrap();
         #[cfg(unix)]
@@ -139,6 +150,6 @@ mod tests {
         let (jobs, errors) = collect_jobs(std::slice::from_ref(&root), &out);
         assert!(errors.is_empty(), "{errors:?}");
         let outs: Vec<_> = jobs.iter().map(|j| j.output.clone()).collect();
-        assert_eq!(outs, vec![out.join("a.jpg"), out.join("sub/b.PNG")]);
+        assert_eq!(outs, vec![out.join("a.jpg"), out.join("sub/b.PNG"), out.join("sub/c.mp4")]);
     }
 }

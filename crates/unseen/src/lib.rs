@@ -32,10 +32,12 @@ mod options;
 mod pipeline;
 pub mod regions;
 pub mod report;
+pub mod track;
 pub mod verify;
+pub mod video;
 
 pub use error::{Error, Result};
-pub use options::{Limits, Mode, Options, Preset, Shape, MAX_SAFE_GRID};
+pub use options::{Audio, Limits, Mode, Options, Preset, Shape, MAX_SAFE_GRID};
 pub use pipeline::{Fault, NoReporter, Pipeline, Prepared, Reporter};
 
 /// sha256 of the embedded detector model.

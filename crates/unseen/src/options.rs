@@ -43,6 +43,17 @@ pub enum Preset {
     Thorough,
 }
 
+/// What happens to the audio of a video.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Audio {
+    /// Keep the main audio stream, re-encoded to AAC (no audio metadata survives). Voices and
+    /// other sounds that can identify people stay.
+    Keep,
+    /// Write video only. The default: voices identify people too, so keeping them is a choice.
+    Drop,
+}
+
 /// Resource limits that guard against hostile input.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Limits {
@@ -95,6 +106,12 @@ pub struct Options {
     /// Default: none.
     #[serde(skip)]
     pub regions: RegionMap,
+    /// Audio of videos. Default: [`Audio::Drop`].
+    pub audio: Audio,
+    /// Video only: frames before a face track's first and after its last detection that are
+    /// still covered, and the longest run of missed frames bridged by interpolating the box.
+    /// Also the lookahead (frames held in memory). Default: 10.
+    pub video_extend_frames: u32,
     /// Seed for the obscuring noise. `None` (the default) draws fresh noise from the operating
     /// system for every region; a seed exists only for tests and must never be used for
     /// publishing, since known noise can be subtracted.
@@ -128,6 +145,8 @@ impl Default for Options {
             detector_threads: std::thread::available_parallelism().map_or(1, usize::from),
             limits: Limits::default(),
             regions: RegionMap::default(),
+            audio: Audio::Drop,
+            video_extend_frames: 10,
             noise_seed: None,
         }
     }
@@ -160,6 +179,9 @@ impl Options {
         }
         if self.detector_threads == 0 {
             return bad("threads", "0".into(), ">= 1");
+        }
+        if self.video_extend_frames > 300 {
+            return bad("extend", self.video_extend_frames.to_string(), "0 ..= 300 frames");
         }
         if self.limits.max_pixels == 0 {
             return bad("max-pixels", "0".into(), ">= 1");

@@ -54,6 +54,8 @@ pub trait Reporter: Send + Sync {
     fn on_start(&self, _job: &Job) {}
     /// An input is finished (ok, skipped or error).
     fn on_done(&self, _report: &FileReport) {}
+    /// Video only: `done` frames of `job` are finished, of about `total` (when known).
+    fn on_frames(&self, _job: &Job, _done: u64, _total: Option<u64>) {}
 }
 
 /// A reporter that ignores everything.
@@ -153,7 +155,12 @@ impl Pipeline {
             .collect()
     }
 
-    fn params(&self) -> obscure::Params {
+    /// The injected fault, if any.
+    pub(crate) fn fault(&self) -> Option<Fault> {
+        self.fault
+    }
+
+    pub(crate) fn params(&self) -> obscure::Params {
         obscure::Params { mode: self.options.mode, grid: self.options.grid, noise: self.options.noise }
     }
 
@@ -268,6 +275,13 @@ impl Pipeline {
     /// Processes one job and turns every outcome into a report; never panics on bad input.
     #[must_use]
     pub fn run_job(&self, job: &Job) -> FileReport {
+        self.run_job_with(job, &NoReporter)
+    }
+
+    /// [`Pipeline::run_job`] with progress for videos. Videos (recognised by content, else by
+    /// extension) go through ffmpeg: see the `video` module.
+    #[must_use]
+    pub fn run_job_with(&self, job: &Job, reporter: &dyn Reporter) -> FileReport {
         let start = Instant::now();
         let mut report = FileReport {
             input: job.input.to_string_lossy().into_owned(),
@@ -278,7 +292,13 @@ impl Pipeline {
             faces: Vec::new(),
             manual_regions: 0,
             seconds: 0.0,
+            video: None,
         };
+        if crate::video::is_video(&job.input) {
+            crate::video::run(self, job, reporter, &mut report);
+            report.seconds = start.elapsed().as_secs_f64();
+            return report;
+        }
         if !self.options.overwrite && std::fs::symlink_metadata(&job.output).is_ok() {
             report.seconds = start.elapsed().as_secs_f64();
             return report;
@@ -305,7 +325,7 @@ impl Pipeline {
     pub fn run_batch(&self, jobs: &[Job], workers: usize, reporter: &dyn Reporter) -> Vec<FileReport> {
         let work = |job: &Job| {
             reporter.on_start(job);
-            let r = self.run_job(job);
+            let r = self.run_job_with(job, reporter);
             reporter.on_done(&r);
             r
         };

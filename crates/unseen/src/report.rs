@@ -35,6 +35,32 @@ pub struct FileReport {
     pub manual_regions: usize,
     /// Seconds spent on this input.
     pub seconds: f64,
+    /// Video details (absent for images).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub video: Option<VideoReport>,
+}
+
+/// What happened to a video input.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct VideoReport {
+    /// Frames decoded, obscured and encoded.
+    pub frames: u64,
+    /// Face tracks (one face followed across frames) obscured.
+    pub face_tracks: usize,
+    /// Face detections over all frames.
+    pub detections: u64,
+    /// Frames with at least one obscured region.
+    pub covered_frames: u64,
+    /// Output width and height.
+    pub width: u32,
+    /// Output height.
+    pub height: u32,
+    /// Display rotation of the input (degrees) that was applied to the pixels.
+    pub rotation: i64,
+    /// `kept` (re-encoded AAC), `dropped`, or `none` (the input had no audio).
+    pub audio: &'static str,
+    /// Input streams left out (subtitles, data/telemetry, attachments, cover art, extra audio/video).
+    pub dropped_streams: usize,
 }
 
 /// A whole batch.

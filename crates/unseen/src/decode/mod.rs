@@ -2,5 +2,6 @@
 //! survives this stage except the EXIF orientation, which is applied to the pixels and dropped.
 
 mod image;
+pub mod video;
 
 pub use self::image::{decode_image, sniff_format, DecodedImage, ImageKind};

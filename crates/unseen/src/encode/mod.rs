@@ -2,6 +2,8 @@
 //! only place that decides what goes into an output, and it writes no metadata at all: no EXIF,
 //! XMP, IPTC, ICC profile, comments, thumbnails or text chunks.
 
+pub mod video;
+
 use std::io::Cursor;
 
 use image::codecs::{bmp::BmpEncoder, jpeg::JpegEncoder, png::PngEncoder, tiff::TiffEncoder, webp::WebPEncoder};

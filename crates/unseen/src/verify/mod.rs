@@ -3,6 +3,7 @@
 //! size, and pixels equal to the intended obscured image (within JPEG tolerance).
 
 mod container;
+pub mod video;
 
 use std::path::Path;
 

@@ -25,6 +25,7 @@ pub mod decode;
 pub mod detect;
 pub mod encode;
 mod error;
+pub mod eval;
 pub mod geom;
 pub mod inputs;
 pub mod obscure;

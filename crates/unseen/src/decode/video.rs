@@ -302,7 +302,7 @@ impl Decoder {
             .arg("-i")
             .arg(file_url(path))
             .args(["-map", &format!("0:{}", info.stream)])
-            .args(["-fps_mode", "passthrough", "-c:v", "rawvideo", "-pix_fmt", "rgb24"])
+            .args(["-fps_mode", "passthrough", "-enc_time_base:v", "-1", "-c:v", "rawvideo", "-pix_fmt", "rgb24"])
             .args(["-map_metadata", "-1", "-map_chapters", "-1", "-fflags", "+bitexact", "-f", "nut", "pipe:1"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped());

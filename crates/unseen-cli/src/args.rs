@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use unseen::regions::RegionMap;
 use unseen::{Audio, Limits, Mode, Options, Preset, Shape};
 
-/// Make photos safe to publish: find every face, obscure it irreversibly, strip all metadata,
+/// Make photos and videos safe to publish: find every face, obscure it irreversibly, strip all metadata,
 /// verify the result. Fully offline.
 #[derive(Debug, Parser)]
 #[command(name = "unseen", version, args_conflicts_with_subcommands = true)]
@@ -27,7 +27,8 @@ pub enum Command {
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// Image files or folders (searched recursively) to anonymise. Originals are never modified.
+    /// Image or video files, or folders (searched recursively), to anonymise. Originals are never
+    /// modified. Videos (mp4 mov m4v mkv webm avi) need ffmpeg and are written as .mp4.
     #[arg(value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
 

@@ -1,11 +1,14 @@
 //! # unseen
 //!
-//! Makes photos safe to publish: finds every face, obscures it irreversibly, writes a fresh file
+//! Makes photos and videos safe to publish: finds every face, obscures it irreversibly, writes a fresh file
 //! without any metadata, re-reads and verifies what it wrote, and only then renames it into place.
 //!
 //! The stages, one module each, run in this order:
 //! [`decode`] → [`detect`] → [`obscure`] → [`encode`] → [`verify`] → [`commit`].
 //! [`Pipeline`] strings them together; the CLI (`unseen`) is a thin layer over it.
+//!
+//! Videos take the same path frame by frame through ffmpeg pipes, with [`track`] linking
+//! detections over time so that a face missed in a few frames is still covered: see [`video`].
 //!
 //! ```no_run
 //! use unseen::{inputs::collect_jobs, NoReporter, Options, Pipeline};

@@ -771,6 +771,15 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_ffprobe_is_one_clear_line_naming_the_file() {
+        let tools = Tools { ffmpeg: "/nonexistent/ffmpeg".into(), ffprobe: "/nonexistent/ffprobe".into() };
+        let e = probe(Path::new("clips/a.mp4"), &tools).unwrap_err();
+        let msg = e.to_string();
+        assert!(matches!(e, Error::Unsupported { .. }), "{msg}");
+        assert!(msg.starts_with("clips/a.mp4: ") && msg.contains("install ffmpeg") && !msg.contains('\n'), "{msg}");
+    }
+
+    #[test]
     fn file_urls_cannot_be_protocols_or_options() {
         let u = file_url(Path::new("/tmp/http:evil.mp4"));
         assert_eq!(u, OsString::from("file:/tmp/http:evil.mp4"));

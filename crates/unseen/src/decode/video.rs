@@ -146,8 +146,13 @@ pub struct VideoInfo {
     pub rotation: i64,
     /// Frame count from the header, when known.
     pub frames: Option<u64>,
-    /// Duration of the video stream (else of the container), seconds.
+    /// Duration of the video stream, seconds, when the file states it.
     pub duration: Option<f64>,
+    /// When the video stream ends, seconds after the container's start (the decoder's time
+    /// zero): its start plus duration, or Matroska's per-stream `DURATION` tag (an end time).
+    pub end: Option<f64>,
+    /// Duration of the whole file (all streams), seconds.
+    pub container_duration: Option<f64>,
     /// Average frame rate, when known.
     pub fps: Option<f64>,
     /// Start time of the container, seconds (ffmpeg shifts every stream by it).
@@ -176,7 +181,7 @@ impl VideoInfo {
     /// Best estimate of the number of frames (for progress only).
     #[must_use]
     pub fn frames_estimate(&self) -> Option<u64> {
-        self.frames.or_else(|| Some((self.duration? * self.fps?).round() as u64))
+        self.frames.or_else(|| Some((self.duration.or(self.container_duration)? * self.fps?).round() as u64))
     }
 }
 
@@ -224,6 +229,16 @@ fn rate(v: &Value) -> Option<f64> {
     (n > 0.0 && d > 0.0).then_some(n / d)
 }
 
+/// Parses `HH:MM:SS.fraction` (Matroska's `DURATION` tag).
+fn hms(s: &str) -> Option<f64> {
+    let mut parts = s.trim().split(':');
+    let (h, m, sec) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(h.parse::<f64>().ok()? * 3600.0 + m.parse::<f64>().ok()? * 60.0 + sec.parse::<f64>().ok()?)
+}
+
 fn collect_tags(v: &Value, out: &mut Vec<String>) {
     if let Some(tags) = v.get("tags").and_then(Value::as_object) {
         out.extend(tags.values().filter_map(Value::as_str).map(str::to_owned));
@@ -262,6 +277,7 @@ pub fn parse_probe(path: &Path, json: &Value) -> Result<VideoInfo> {
     for c in json.get("chapters").and_then(Value::as_array).unwrap_or(&empty) {
         collect_tags(c, &mut metadata_values);
     }
+    let start_time = format.get("start_time").and_then(num).unwrap_or(0.0);
     let dim = |k| video.get(k).and_then(Value::as_u64).and_then(|v| u32::try_from(v).ok()).unwrap_or(0);
     Ok(VideoInfo {
         stream: index(video).unwrap_or(0),
@@ -270,10 +286,15 @@ pub fn parse_probe(path: &Path, json: &Value) -> Result<VideoInfo> {
         height: dim("height"),
         rotation,
         frames: video.get("nb_frames").and_then(num).map(|f| f as u64).filter(|&f| f > 0),
-        duration: video.get("duration").and_then(num).or_else(|| format.get("duration").and_then(num)),
+        duration: video.get("duration").and_then(num),
+        end: match video.get("duration").and_then(num) {
+            Some(d) => Some(video.get("start_time").and_then(num).unwrap_or(start_time) + d - start_time),
+            None => video.pointer("/tags/DURATION").and_then(Value::as_str).and_then(hms).map(|e| e - start_time),
+        },
+        container_duration: format.get("duration").and_then(num),
         fps: rate(video.get("avg_frame_rate").unwrap_or(&Value::Null))
             .or_else(|| rate(video.get("r_frame_rate").unwrap_or(&Value::Null))),
-        start_time: format.get("start_time").and_then(num).unwrap_or(0.0),
+        start_time,
         audio: default_audio.and_then(|s| index(s)),
         audio_streams: audio.len(),
         dropped_streams: streams.len() - 1 - audio.len(),
@@ -765,6 +786,10 @@ mod tests {
         assert_eq!(info.upright_size(), (1080, 1920));
         assert_eq!(info.frames_estimate(), Some(300));
         assert_eq!(info.start_time, 0.5);
+        assert_eq!(info.duration, Some(10.0));
+        assert_eq!(info.end, Some(10.0), "no start time of its own: starts with the container");
+        assert_eq!(hms("00:01:02.500000000"), Some(62.5));
+        assert_eq!(hms("1.5"), None);
         assert_eq!(info.metadata_values, vec!["+1+2/", "a", "c"]);
         let none: Value = serde_json::from_str(r#"{"streams": [{"index": 0, "codec_type": "audio"}]}"#).unwrap();
         assert!(matches!(parse_probe(Path::new("x.m4a"), &none), Err(Error::Unsupported { .. })));

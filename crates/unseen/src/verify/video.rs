@@ -36,8 +36,10 @@ pub struct Expected {
     pub height: u32,
     /// Number of frames encoded.
     pub frames: u64,
-    /// Duration of the input's video, seconds, when known.
-    pub duration: Option<f64>,
+    /// When the input's video ends (seconds from the start of the input), when known.
+    pub end: Option<f64>,
+    /// Duration of the whole input, seconds, when known: the video cannot end later.
+    pub max_end: Option<f64>,
     /// Input frame rate, when known (sets the duration tolerance).
     pub fps: Option<f64>,
     /// The picture inside the encoded frame (width, height): smaller by one when padded to even.
@@ -324,11 +326,17 @@ pub fn check_probe(json: &Value, exp: &Expected) -> std::result::Result<(), Stri
             return Err(format!("video has {key}={n:?}, expected {} frames", exp.frames));
         }
     }
-    if let Some(want) = exp.duration {
-        let got = v.get("duration").and_then(num).ok_or("video has no duration")?;
-        let tol = (3.0 / exp.fps.unwrap_or(10.0)).max(0.2);
+    let got = v.get("duration").and_then(num).ok_or("video has no duration")?
+        + v.get("start_time").and_then(num).unwrap_or(0.0);
+    let tol = (3.0 / exp.fps.unwrap_or(10.0)).max(0.2);
+    if let Some(want) = exp.end {
         if (got - want).abs() > tol {
-            return Err(format!("video lasts {got:.3} s, the input {want:.3} s"));
+            return Err(format!("video ends at {got:.3} s, the input's at {want:.3} s"));
+        }
+    }
+    if let Some(max) = exp.max_end {
+        if got > max + tol {
+            return Err(format!("video ends at {got:.3} s, after the whole input ({max:.3} s)"));
         }
     }
     Ok(())
@@ -391,7 +399,8 @@ mod tests {
             width: 320,
             height: 240,
             frames: 50,
-            duration: Some(2.0),
+            end: Some(2.0),
+            max_end: Some(2.1),
             fps: Some(25.0),
             picture: (320, 240),
             audio: false,
@@ -418,8 +427,10 @@ mod tests {
         assert!(check_probe(&probe("", r#", "side_data_list": [{"rotation": 90}]"#), &expected()).is_err());
         let short = Expected { frames: 49, ..expected() };
         assert!(check_probe(&probe("", ""), &short).is_err());
-        let long = Expected { duration: Some(3.0), ..expected() };
+        let long = Expected { end: Some(3.0), ..expected() };
         assert!(check_probe(&probe("", ""), &long).is_err());
+        let short_input = Expected { end: None, max_end: Some(1.0), ..expected() };
+        assert!(check_probe(&probe("", ""), &short_input).is_err());
         let with_audio = Expected { audio: true, ..expected() };
         assert!(check_probe(&probe("", ""), &with_audio).is_err());
     }

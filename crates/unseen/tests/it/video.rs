@@ -497,6 +497,36 @@ fn issue4_audio_is_kept_reencoded_or_dropped_and_silent_clips_work() {
     assert_eq!(streams(&ffprobe(&d.join("silent/silent.mp4"))).len(), 1);
 }
 
+fn start_times(path: &Path) -> (f64, f64) {
+    let v = ffprobe(path);
+    let start = |kind: &str| {
+        let s = streams(&v).into_iter().find(|s| s["codec_type"] == kind).unwrap().clone();
+        s["start_time"].as_str().unwrap().parse::<f64>().unwrap()
+    };
+    (start("video"), start("audio"))
+}
+
+#[test]
+fn issue4_late_video_keeps_its_offset_to_the_audio_and_longer_audio_is_fine() {
+    // Matroska states no video duration; the audio (3 s) outlasts the video (2 s from 0.5 s)
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("late_video.mkv");
+    run_ok(
+        ffmpeg()
+            .args(["-f", "lavfi", "-i", "sine=f=440:d=3", "-itsoffset", "0.5"])
+            .args(["-f", "lavfi", "-i", "testsrc2=s=160x90:r=25:d=2", "-map", "1:v", "-map", "0:a"])
+            .args(["-c:v", "libx264", "-preset", "fast", "-c:a", "aac"])
+            .arg(&input),
+    );
+    let (v0, a0) = start_times(&input);
+    assert!(v0 - a0 > 0.4, "fixture: video starts {v0}, audio {a0}");
+    let keep = pipeline_with(Options { audio: Audio::Keep, ..Options::default() });
+    let r = run(&keep, &input, &dir.path().join("out"));
+    assert_eq!(r.status, Status::Ok, "{:?}", r.error);
+    let (w0, b0) = start_times(&dir.path().join("out/late_video.mp4"));
+    assert!(((w0 - b0) - (v0 - a0)).abs() < 0.03, "offset {} became {}", v0 - a0, w0 - b0);
+}
+
 // ---- timestamps and sizes ------------------------------------------------------------------------
 
 fn packet_times(path: &Path) -> Vec<f64> {

@@ -112,6 +112,10 @@ pub fn sniff_format(path: &Path, bytes: &[u8]) -> Result<ImageKind> {
 pub fn decode_image(path: &Path, bytes: &[u8], limits: &Limits) -> Result<DecodedImage> {
     let kind = sniff_format(path, bytes)?;
     refuse_multi_frame(path, kind, bytes)?;
+    if kind == ImageKind::Jpeg && !jpeg_reaches_eoi(bytes) {
+        // The JPEG decoder runs in lenient mode and would fill the missing part with grey.
+        return Err(Error::decode(path, "JPEG data ends before the end-of-image marker (truncated file)"));
+    }
 
     let mut reader = ImageReader::with_format(Cursor::new(bytes), kind.image_format());
     let mut lim = image::Limits::default();
@@ -169,6 +173,43 @@ fn refuse_multi_frame(path: &Path, kind: ImageKind, bytes: &[u8]) -> Result<()> 
         return Err(Error::unsupported(path, what));
     }
     Ok(())
+}
+
+/// Whether a JPEG's marker structure runs from SOI to an EOI marker: segments are skipped by
+/// their length, entropy-coded data up to the next marker (byte stuffing and restart markers
+/// included). A truncated file never reaches EOI. Bytes after EOI are not looked at.
+pub(crate) fn jpeg_reaches_eoi(b: &[u8]) -> bool {
+    if !b.starts_with(&[0xFF, 0xD8]) {
+        return false;
+    }
+    let mut p = 2;
+    while p + 1 < b.len() {
+        if b[p] != 0xFF {
+            return false;
+        }
+        match b[p + 1] {
+            0xD9 => return true,
+            // fill byte, or a marker without a length (TEM, RSTn)
+            0xFF => p += 1,
+            0x01 | 0xD0..=0xD7 => p += 2,
+            m => {
+                let Some(len) = b.get(p + 2..p + 4).map(|l| usize::from(u16::from_be_bytes([l[0], l[1]]))) else {
+                    return false;
+                };
+                if len < 2 {
+                    return false;
+                }
+                p += 2 + len;
+                if m == 0xDA {
+                    // entropy-coded data: up to a marker that is neither stuffing (FF 00) nor RSTn
+                    while p + 1 < b.len() && !(b[p] == 0xFF && b[p + 1] != 0x00 && !(0xD0..=0xD7).contains(&b[p + 1])) {
+                        p += 1;
+                    }
+                }
+            }
+        }
+    }
+    false
 }
 
 /// Walks PNG chunks up to the first IDAT looking for `want`.
@@ -235,6 +276,25 @@ mod tests {
         assert!(e.to_string().contains("empty"), "{e}");
         let e = decode_image(p, b"hello world, not an image", &Limits::default()).unwrap_err();
         assert!(matches!(e, Error::Decode { .. }), "{e}");
+    }
+
+    #[test]
+    fn truncated_jpeg_is_an_error_and_trailing_bytes_are_not() {
+        let img = RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8 * 4, y as u8 * 5, 90]));
+        let mut buf = Vec::new();
+        img.write_to(&mut Cursor::new(&mut buf), ImageFormat::Jpeg).unwrap();
+        assert!(jpeg_reaches_eoi(&buf));
+        assert!(decode_image(Path::new("ok.jpg"), &buf, &Limits::default()).is_ok());
+        for cut in [buf.len() - 2, buf.len() / 2, 200] {
+            assert!(!jpeg_reaches_eoi(&buf[..cut]), "cut at {cut}");
+            let Err(e) = decode_image(Path::new("cut.jpg"), &buf[..cut], &Limits::default()) else {
+                panic!("cut at {cut}: truncated JPEG decoded");
+            };
+            assert!(e.to_string().contains("truncated"), "{e}");
+        }
+        let mut trailer = buf.clone();
+        trailer.extend_from_slice(b"\xFF\xD8 vendor trailer");
+        assert!(decode_image(Path::new("trailer.jpg"), &trailer, &Limits::default()).is_ok());
     }
 
     #[test]

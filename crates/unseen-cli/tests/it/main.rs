@@ -1,0 +1,12 @@
+//! End-to-end tests of the `unseen` binary: one integration-test binary (see STYLE.md section 5).
+//! Each test works in a fresh temporary folder on copies of testdata/ fixtures and checks at the
+//! end that no input was modified.
+
+mod batch;
+mod env;
+mod exit_codes;
+mod faults;
+mod metadata;
+mod regions;
+mod report;
+mod video;

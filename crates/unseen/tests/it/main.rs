@@ -1,0 +1,10 @@
+//! The library's integration tests: one binary (see STYLE.md section 5). They read fixtures from
+//! testdata/ (see testdata/README.md) and never write there.
+
+mod common;
+mod decoding;
+mod detection;
+mod faults;
+mod model;
+mod pixels;
+mod video;

@@ -236,12 +236,16 @@ impl Pipeline {
         Ok(prepared)
     }
 
-    /// Processes one job end to end and commits a verified output. Returns the status, or the
-    /// error; the input is only ever read.
+    /// Processes one image job end to end and commits a verified output. Returns the status, or
+    /// the error; the input is only ever read. Videos are refused here: see
+    /// [`Pipeline::run_job`].
     ///
     /// # Errors
     /// Any stage's error, naming the input and the stage.
     pub fn process_job(&self, job: &Job) -> Result<(Status, Prepared)> {
+        if crate::video::is_video(&job.input) {
+            return Err(Error::unsupported(&job.input, "a video: use Pipeline::run_job (process_job is for images)"));
+        }
         let canon_in = std::fs::canonicalize(&job.input).map_err(|e| Error::io(&job.input, "read input", e))?;
         if let Some(parent) = job.output.parent().and_then(|p| std::fs::canonicalize(p).ok()) {
             if let Some(name) = job.output.file_name() {

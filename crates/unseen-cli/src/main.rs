@@ -82,7 +82,13 @@ fn run(args: &RunArgs) -> anyhow::Result<Exit> {
     files.extend(pipeline.run_batch(&jobs, workers, &reporter));
     reporter.finish();
 
-    let report = BatchReport { version: env!("CARGO_PKG_VERSION"), model_sha256: unseen::MODEL_SHA256, options, files };
+    let report = BatchReport {
+        version: env!("CARGO_PKG_VERSION"),
+        model_sha256: unseen::MODEL_SHA256,
+        backend: pipeline.detector().backend(),
+        options,
+        files,
+    };
     if let Some(path) = &args.report {
         write_report(path, &report).with_context(|| format!("writing report {}", path.display()))?;
     }
@@ -92,8 +98,9 @@ fn run(args: &RunArgs) -> anyhow::Result<Exit> {
         let verb = if pipeline.is_preview() { "outlined (NOT obscured)" } else { "obscured" };
         let videos = video_summary(&report.files);
         eprintln!(
-            "unseen: {ok} written, {skipped} skipped (output exists), {failed} failed; {faces} faces{videos} {verb}; output in {}",
-            args.out.display()
+            "unseen: {ok} written, {skipped} skipped (output exists), {failed} failed; {faces} faces{videos} {verb}; output in {}; detector: {}",
+            args.out.display(),
+            backend_summary(&pipeline)
         );
         audio_note(&report.files);
     }
@@ -109,6 +116,15 @@ fn video_summary(files: &[FileReport]) -> String {
     let tracks: usize = videos.iter().map(|v| v.face_tracks).sum();
     let s = if videos.len() == 1 { "" } else { "s" };
     format!(" in images, {tracks} face tracks in {} video{s}", videos.len())
+}
+
+/// "tract", "onnxruntime", or "tract (onnxruntime not used: why)" when auto fell back.
+fn backend_summary(pipeline: &Pipeline) -> String {
+    let d = pipeline.detector();
+    match d.fallback_reason() {
+        Some(why) => format!("{} (onnxruntime not used: {why})", d.backend()),
+        None => d.backend().to_string(),
+    }
 }
 
 /// Says what happened to the audio of the videos written.

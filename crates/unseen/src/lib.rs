@@ -41,7 +41,7 @@ pub mod verify;
 pub mod video;
 
 pub use error::{Error, Result};
-pub use options::{Audio, Limits, Mode, Options, Preset, Shape, MAX_SAFE_GRID};
+pub use options::{Audio, Backend, Limits, Mode, Options, Preset, Shape, MAX_SAFE_GRID};
 pub use pipeline::{Fault, NoReporter, Pipeline, Prepared, Reporter};
 
 /// sha256 of the embedded detector model.

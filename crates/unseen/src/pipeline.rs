@@ -99,10 +99,11 @@ impl Pipeline {
     /// Validates the options and loads the embedded detector.
     ///
     /// # Errors
-    /// [`Error::InvalidOptions`] or [`Error::Detect`] if the model cannot be loaded.
+    /// [`Error::InvalidOptions`] or [`Error::Detect`] if the model cannot be loaded (or, with
+    /// [`crate::Backend::Ort`], onnxruntime cannot be found or loaded).
     pub fn new(options: Options) -> Result<Pipeline> {
         options.validate()?;
-        let detector = Detector::new(options.detector_threads)
+        let detector = Detector::with_backend(options.backend, options.detector_threads)
             .map_err(|e| Error::detect(Path::new("models/centerface.onnx"), e))?;
         Ok(Pipeline { options, detector, fault: None })
     }

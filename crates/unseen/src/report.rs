@@ -70,6 +70,9 @@ pub struct BatchReport {
     pub version: &'static str,
     /// sha256 of the embedded detector.
     pub model_sha256: &'static str,
+    /// The inference engine that ran the detector: "tract" or "onnxruntime" (`options.backend`
+    /// says what was asked for).
+    pub backend: &'static str,
     /// The options used.
     pub options: crate::Options,
     /// One entry per input, in input order.

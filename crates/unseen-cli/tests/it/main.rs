@@ -2,6 +2,7 @@
 //! Each test works in a fresh temporary folder on copies of testdata/ fixtures and checks at the
 //! end that no input was modified.
 
+mod backend;
 mod batch;
 mod env;
 mod exit_codes;

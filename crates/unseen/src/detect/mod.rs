@@ -6,6 +6,8 @@
 
 pub mod letterbox;
 pub mod model;
+#[cfg(feature = "ort")]
+pub mod onnxruntime;
 pub mod postprocess;
 
 use image::imageops::FilterType;
@@ -13,9 +15,9 @@ use image::RgbImage;
 use serde::Serialize;
 
 use self::letterbox::{pad32, tiles, Letterbox};
-use self::model::Network;
+use self::model::Engine;
 use crate::geom::Rect;
-use crate::options::Preset;
+use crate::options::{Backend, Preset};
 
 /// One detected face, in source pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -168,16 +170,40 @@ fn video_balanced(w: u32, h: u32) -> Vec<PlannedPass> {
 
 /// The face detector. Cheap to share between threads (`&Detector` is `Sync`).
 pub struct Detector {
-    net: Network,
+    net: Engine,
+    fallback: Option<String>,
 }
 
 impl Detector {
-    /// Loads the embedded model. `threads` sets tract's matrix-product thread pool.
+    /// Loads the embedded model on tract. `threads` sets tract's matrix-product thread pool.
     ///
     /// # Errors
     /// The tract error text if the embedded model cannot be parsed.
     pub fn new(threads: usize) -> Result<Detector, String> {
-        Ok(Detector { net: Network::load(threads)? })
+        Detector::with_backend(Backend::Tract, threads)
+    }
+
+    /// Loads the embedded model on the engine `backend` selects (see [`Backend`]), with
+    /// `threads` threads for one inference.
+    ///
+    /// # Errors
+    /// The engine's load error (for [`Backend::Ort`]: onnxruntime not compiled in, not found,
+    /// or not loadable).
+    pub fn with_backend(backend: Backend, threads: usize) -> Result<Detector, String> {
+        let (net, fallback) = Engine::load(backend, threads)?;
+        Ok(Detector { net, fallback })
+    }
+
+    /// The engine in use: "tract" or "onnxruntime".
+    #[must_use]
+    pub fn backend(&self) -> &'static str {
+        self.net.name()
+    }
+
+    /// With [`Backend::Auto`] in a build with onnxruntime support: why tract is used instead.
+    #[must_use]
+    pub fn fallback_reason(&self) -> Option<&str> {
+        self.fallback.as_deref()
     }
 
     /// Runs the network once on one tile and returns boxes in source pixels.

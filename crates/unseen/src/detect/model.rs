@@ -1,10 +1,13 @@
-//! The embedded CenterFace model and its tract runtime: one parsed model, one optimised plan
-//! per input shape (cached), shared by all threads.
+//! The embedded CenterFace model and its runtimes: tract (one parsed model, one optimised plan
+//! per input shape, cached, shared by all threads) and, with the `ort` feature, onnxruntime
+//! (see [`Engine`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Once};
 
 use tract_onnx::prelude::*;
+
+use crate::options::Backend;
 
 /// The CenterFace ONNX model (MIT licence, see models/README.md), embedded at build time.
 pub static MODEL_BYTES: &[u8] = include_bytes!("../../../../models/centerface.onnx");
@@ -100,3 +103,69 @@ impl Network {
         Ok(RawOutput { rows: h / 4, cols: w / 4, heat: take(0, 1)?, scale: take(1, 2)?, offset: take(2, 2)? })
     }
 }
+
+/// The inference engine that runs the network; everything around it (passes, tiling, decoding)
+/// is shared.
+pub enum Engine {
+    /// tract (pure Rust, always available).
+    Tract(Network),
+    /// onnxruntime, loaded at run time (cargo feature `ort`).
+    #[cfg(feature = "ort")]
+    Ort(super::onnxruntime::OrtNetwork),
+}
+
+impl Engine {
+    /// Loads the engine `backend` asks for with `threads` threads. [`Backend::Auto`] picks
+    /// onnxruntime when the feature is compiled in and the library loads, else tract; the second
+    /// value then says why onnxruntime was not used.
+    ///
+    /// # Errors
+    /// The load error of the requested engine.
+    pub fn load(backend: Backend, threads: usize) -> Result<(Engine, Option<String>), String> {
+        match backend {
+            Backend::Tract => Ok((Engine::Tract(Network::load(threads)?), None)),
+            #[cfg(feature = "ort")]
+            Backend::Ort => Ok((Engine::Ort(super::onnxruntime::OrtNetwork::load(threads)?), None)),
+            #[cfg(not(feature = "ort"))]
+            Backend::Ort => Err(NO_ORT.into()),
+            #[cfg(feature = "ort")]
+            Backend::Auto => match super::onnxruntime::OrtNetwork::load(threads) {
+                Ok(n) => Ok((Engine::Ort(n), None)),
+                Err(e) => Ok((Engine::Tract(Network::load(threads)?), Some(e))),
+            },
+            #[cfg(not(feature = "ort"))]
+            Backend::Auto => Ok((Engine::Tract(Network::load(threads)?), None)),
+        }
+    }
+
+    /// "tract" or "onnxruntime".
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        match self {
+            Engine::Tract(_) => "tract",
+            #[cfg(feature = "ort")]
+            Engine::Ort(_) => "onnxruntime",
+        }
+    }
+
+    /// Runs the network on a planar RGB tensor (values 0..255) of shape 1×3×h×w; h and w must be
+    /// multiples of 32.
+    ///
+    /// # Errors
+    /// The engine's error text.
+    pub fn run(&self, h: usize, w: usize, chw: Vec<f32>) -> Result<RawOutput, String> {
+        match self {
+            Engine::Tract(n) => n.run(h, w, chw),
+            #[cfg(feature = "ort")]
+            Engine::Ort(n) => {
+                if !h.is_multiple_of(32) || !w.is_multiple_of(32) || h == 0 || w == 0 {
+                    return Err(format!("input size {w}x{h} is not a positive multiple of 32"));
+                }
+                n.run(h, w, &chw)
+            }
+        }
+    }
+}
+
+/// The error of `Backend::Ort` in a build without the `ort` feature.
+pub const NO_ORT: &str = "this build of unseen has no onnxruntime backend (rebuild with `--features ort`)";

@@ -1,6 +1,7 @@
 //! The library's integration tests: one binary (see STYLE.md section 5). They read fixtures from
 //! testdata/ (see testdata/README.md) and never write there.
 
+mod backends;
 mod common;
 mod decoding;
 mod detection;

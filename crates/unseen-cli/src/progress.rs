@@ -83,7 +83,13 @@ impl Reporter for CliReporter {
             b.finish_and_clear();
         }
         if report.status == Status::Error {
-            self.println(&format!("error: {}", report.error.as_deref().unwrap_or("unknown error")));
+            let msg = report.error.as_deref().unwrap_or("unknown error");
+            // errors about the output side (e.g. an unwritable --out) name that path: add the input
+            if msg.starts_with(&report.input) {
+                self.println(&format!("error: {msg}"));
+            } else {
+                self.println(&format!("error: {}: {msg}", report.input));
+            }
         }
         if let Some(b) = &self.bar {
             b.inc(1);

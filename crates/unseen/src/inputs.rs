@@ -69,6 +69,11 @@ pub fn collect_jobs(inputs: &[PathBuf], out_dir: &Path) -> (Vec<Job>, Vec<(PathB
             }
         };
         if meta.is_dir() {
+            if out_canon.is_some() && std::fs::canonicalize(input).ok() == out_canon {
+                // walking it would find nothing (the output folder is skipped): say so instead
+                errors.push((input.clone(), Error::OutputIsInput { path: input.clone() }));
+                continue;
+            }
             let mut files = Vec::new();
             walk(input, input, out_canon.as_deref(), &mut files, &mut errors);
             files.sort();
@@ -151,5 +156,15 @@ mod tests {
         assert!(errors.is_empty(), "{errors:?}");
         let outs: Vec<_> = jobs.iter().map(|j| j.output.clone()).collect();
         assert_eq!(outs, vec![out.join("a.jpg"), out.join("sub/b.PNG"), out.join("sub/c.mp4")]);
+    }
+
+    #[test]
+    fn output_folder_equal_to_an_input_folder_is_an_error() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("a.jpg"), b"x").unwrap();
+        let (jobs, errors) = collect_jobs(&[d.path().to_path_buf()], d.path());
+        assert!(jobs.is_empty());
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(matches!(errors[0].1, Error::OutputIsInput { .. }), "{errors:?}");
     }
 }

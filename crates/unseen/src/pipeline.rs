@@ -316,11 +316,13 @@ impl Pipeline {
             report.seconds = start.elapsed().as_secs_f64();
             return report;
         }
-        if !self.options.overwrite && std::fs::symlink_metadata(&job.output).is_ok() {
+        // before the skip check: an "existing output" that is the input itself must not pass as done
+        let early = crate::video::refuse_output_is_input(&job.input, &job.output).err();
+        if early.is_none() && !self.options.overwrite && std::fs::symlink_metadata(&job.output).is_ok() {
             report.seconds = start.elapsed().as_secs_f64();
             return report;
         }
-        match self.process_job(job) {
+        match early.map_or_else(|| self.process_job(job), Err) {
             Ok((status, prepared)) => {
                 report.status = status;
                 report.faces = prepared.faces;

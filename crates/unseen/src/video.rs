@@ -86,6 +86,13 @@ pub fn video_output(planned: &Path) -> PathBuf {
 pub(crate) fn run(p: &Pipeline, job: &Job, reporter: &dyn Reporter, report: &mut FileReport) {
     let output = video_output(&job.output);
     report.output = Some(output.to_string_lossy().into_owned());
+    // before the skip check: an "existing output" that is the input itself must not pass as done
+    if let Err(e) = refuse_output_is_input(&job.input, &output) {
+        report.status = Status::Error;
+        report.stage = Some(e.stage());
+        report.error = Some(e.to_string());
+        return;
+    }
     if !p.options().overwrite && std::fs::symlink_metadata(&output).is_ok() {
         report.status = Status::Skipped;
         return;
@@ -282,7 +289,7 @@ fn dropped_streams(info: &VideoInfo, audio_kept: bool) -> usize {
     info.dropped_streams + info.audio_streams - usize::from(audio_kept)
 }
 
-fn refuse_output_is_input(input: &Path, output: &Path) -> Result<()> {
+pub(crate) fn refuse_output_is_input(input: &Path, output: &Path) -> Result<()> {
     let canon_in = std::fs::canonicalize(input).map_err(|e| Error::io(input, "read input", e))?;
     if let (Ok(dir), Some(name)) = (std::fs::canonicalize(parent_dir(output)), output.file_name()) {
         if dir.join(name) == canon_in {

@@ -102,3 +102,15 @@ pub fn stderr(out: &Output) -> String {
 pub fn error_lines(out: &Output) -> Vec<String> {
     stderr(out).lines().filter(|l| l.starts_with("error:")).map(str::to_owned).collect()
 }
+
+/// CRC-32 (IEEE) of `ty` followed by `data`, as PNG chunks need it.
+pub fn crc32(ty: &[u8], data: &[u8]) -> u32 {
+    let mut c = 0xFFFF_FFFFu32;
+    for &byte in ty.iter().chain(data) {
+        c ^= u32::from(byte);
+        for _ in 0..8 {
+            c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+        }
+    }
+    !c
+}

@@ -4,9 +4,11 @@
 
 mod backend;
 mod batch;
+mod dirty;
 mod env;
 mod exit_codes;
 mod faults;
+mod hostile;
 mod metadata;
 mod regions;
 mod report;

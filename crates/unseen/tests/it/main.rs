@@ -2,6 +2,7 @@
 //! testdata/ (see testdata/README.md) and never write there.
 
 mod backends;
+mod bad_inputs;
 mod common;
 mod decoding;
 mod detection;

@@ -7,6 +7,10 @@
 //!   gaps of up to `extend` missed frames.
 //! * **Gaps.** A frame between two detections of one track gets the box interpolated between them,
 //!   so a face found at t−1 and t+1 but missed at t is covered at t.
+//! * **Outliers.** A detection that disagrees with the interpolation of its neighbours (IoU below
+//!   [`OUTLIER_IOU`], e.g. a box found on half a face) is kept *and* the interpolation is added;
+//!   detections much smaller than the track's usual box ([`PARTIAL_AREA`]) are also covered as if
+//!   missed, so runs of partial detections do not shrink the mask.
 //! * **Extension.** For `extend` frames before a track's first and after its last detection, the
 //!   frame gets the nearest box *and* that box moved along the track's velocity (a face entering
 //!   or leaving fast stays covered).
@@ -24,6 +28,12 @@ pub const ASSOC_IOU: f32 = 0.2;
 pub const ASSOC_DIST: f32 = 1.0;
 /// Velocities are clamped to this many box sizes per frame when extrapolating.
 pub const MAX_SPEED: f32 = 1.5;
+/// A detection overlapping the interpolation of its track's neighbours less than this also gets
+/// that interpolation.
+pub const OUTLIER_IOU: f32 = 0.6;
+/// A detection smaller than this fraction of its track's median box area nearby counts as
+/// partial: the frame is also covered as if it had been missed.
+pub const PARTIAL_AREA: f32 = 0.6;
 
 #[derive(Debug, Clone)]
 struct Track {
@@ -68,6 +78,47 @@ fn moved(r: Rect, dx: f32, dy: f32) -> Rect {
 fn lerp(a: Rect, b: Rect, t: f32) -> Rect {
     let l = |p: f32, q: f32| p + (q - p) * t;
     Rect { x: l(a.x, b.x), y: l(a.y, b.y), w: l(a.w, b.w), h: l(a.h, b.h) }
+}
+
+/// The boxes that one track's observations (sorted, none after `frame + extend`) give `frame`.
+fn cover(obs: &[(u64, Rect)], frame: u64, extend: u64, out: &mut Vec<Rect>) {
+    let after = obs.partition_point(|o| o.0 < frame);
+    let next = obs.get(after).copied();
+    let prev = after.checked_sub(1).map(|i| obs[i]);
+    if let Some(n) = next.filter(|n| n.0 == frame) {
+        out.push(n.1);
+        if let (Some(p), Some(&m)) = (prev, obs.get(after + 1)) {
+            if m.0 - p.0 <= 2 * (extend + 1) {
+                let between = lerp(p.1, m.1, (frame - p.0) as f32 / (m.0 - p.0) as f32);
+                if between.iou(&n.1) < OUTLIER_IOU {
+                    out.push(between);
+                }
+            }
+        }
+        return;
+    }
+    if let (Some(p), Some(n)) = (prev, next) {
+        if n.0 - p.0 <= extend + 1 {
+            out.push(lerp(p.1, n.1, (frame - p.0) as f32 / (n.0 - p.0) as f32));
+            return;
+        }
+    }
+    if let Some(p) = prev.filter(|p| frame - p.0 <= extend) {
+        let (vx, vy) = if after >= 2 { Track::velocity(obs[after - 2], p) } else { (0.0, 0.0) };
+        let k = (frame - p.0) as f32;
+        out.push(p.1);
+        if vx != 0.0 || vy != 0.0 {
+            out.push(moved(p.1, vx * k, vy * k));
+        }
+    }
+    if let Some(n) = next.filter(|n| n.0 - frame <= extend) {
+        let (vx, vy) = obs.get(after + 1).map_or((0.0, 0.0), |&m| Track::velocity(n, m));
+        let k = (n.0 - frame) as f32;
+        out.push(n.1);
+        if vx != 0.0 || vy != 0.0 {
+            out.push(moved(n.1, -vx * k, -vy * k));
+        }
+    }
 }
 
 /// Links detections across frames and answers which boxes cover each frame.
@@ -160,35 +211,27 @@ impl Tracker {
     #[must_use]
     pub fn boxes(&self, frame: u64) -> Vec<Rect> {
         let horizon = frame + self.extend;
+        let recent = frame.saturating_sub(self.extend + 1);
         let mut out = Vec::new();
         for t in self.live.iter().chain(&self.done) {
             let obs: Vec<(u64, Rect)> = t.obs.iter().copied().filter(|o| o.0 <= horizon).collect();
             if obs.is_empty() {
                 continue;
             }
-            let after = obs.partition_point(|o| o.0 < frame);
-            let next = obs.get(after).copied();
-            let prev = after.checked_sub(1).map(|i| obs[i]);
-            match (prev, next) {
-                (_, Some(n)) if n.0 == frame => out.push(n.1),
-                (Some(p), Some(n)) => out.push(lerp(p.1, n.1, (frame - p.0) as f32 / (n.0 - p.0) as f32)),
-                (Some(p), None) if frame - p.0 <= self.extend => {
-                    let (vx, vy) = if after >= 2 { Track::velocity(obs[after - 2], p) } else { (0.0, 0.0) };
-                    let k = (frame - p.0) as f32;
-                    out.push(p.1);
-                    if vx != 0.0 || vy != 0.0 {
-                        out.push(moved(p.1, vx * k, vy * k));
-                    }
+            cover(&obs, frame, self.extend, &mut out);
+            // Partial detections (much smaller than the track's usual box around this frame, e.g.
+            // only a chin under a hand): also cover the frame as if they had been missed.
+            let mut areas: Vec<f32> = obs.iter().filter(|o| o.0 >= recent).map(|o| o.1.area()).collect();
+            if areas.len() >= 3 {
+                areas.sort_by(f32::total_cmp);
+                let median = areas[areas.len() / 2];
+                let full: Vec<(u64, Rect)> =
+                    obs.iter().copied().filter(|o| o.1.area() >= PARTIAL_AREA * median).collect();
+                if !full.is_empty() && full.len() < obs.len() {
+                    let mut extra = Vec::new();
+                    cover(&full, frame, self.extend, &mut extra);
+                    out.extend(extra.into_iter().filter(|b| !out.contains(b)).collect::<Vec<_>>());
                 }
-                (None, Some(n)) if n.0 - frame <= self.extend => {
-                    let (vx, vy) = obs.get(after + 1).map_or((0.0, 0.0), |&m| Track::velocity(n, m));
-                    let k = (n.0 - frame) as f32;
-                    out.push(n.1);
-                    if vx != 0.0 || vy != 0.0 {
-                        out.push(moved(n.1, -vx * k, -vy * k));
-                    }
-                }
-                _ => {}
             }
         }
         out
@@ -264,6 +307,32 @@ mod tests {
         assert_eq!(tracks, 1, "one face, one track");
         for (i, t) in truth.iter().enumerate() {
             assert!(covers(&boxes[i], *t), "frame {i} leaked: {:?} vs {t:?}", boxes[i]);
+        }
+    }
+
+    #[test]
+    fn a_detection_on_part_of_the_face_also_gets_the_neighbours_box() {
+        let truth: Vec<Rect> = (0..7).map(|i| r(10.0 + 10.0 * i as f32, 20.0)).collect();
+        let mut dets: Vec<Vec<Rect>> = truth.iter().map(|&b| vec![b]).collect();
+        // frame 3: only the lower half of the face was found
+        dets[3] = vec![Rect { y: truth[3].y + 25.0, h: 25.0, ..truth[3] }];
+        let (boxes, tracks) = run(3, &dets);
+        assert_eq!(tracks, 1);
+        assert!(covers(&boxes[3], truth[3]), "{:?}", boxes[3]);
+        assert_eq!(boxes[2], vec![truth[2]], "agreeing detections get no extra box");
+    }
+
+    #[test]
+    fn runs_of_partial_detections_are_covered_like_misses() {
+        let truth: Vec<Rect> = (0..10).map(|i| r(10.0 + 6.0 * i as f32, 20.0)).collect();
+        let mut dets: Vec<Vec<Rect>> = truth.iter().map(|&b| vec![b]).collect();
+        for i in [4, 5] {
+            dets[i] = vec![Rect { y: truth[i].y + 30.0, h: 20.0, ..truth[i] }]; // just the chin
+        }
+        let (boxes, tracks) = run(3, &dets);
+        assert_eq!(tracks, 1);
+        for i in 0..10 {
+            assert!(covers(&boxes[i], truth[i]), "frame {i}: {:?}", boxes[i]);
         }
     }
 

@@ -185,7 +185,7 @@ fn damaged(patch: &RgbImage, face: Rect, at: (i64, i64), d: Damage) -> RgbImage 
     let (fw, fh) = (face.w as u32, face.h as u32);
     match d {
         Damage::None => {}
-        Damage::Blur => p = imageops::blur(&p, 6.0),
+        Damage::Blur => p = imageops::blur(&p, 12.0),
         Damage::Cover => {
             // hair, eyes, nose and mouth hidden; shoulders and chin stay
             for y in 0..(fy + fh * 9 / 10).min(p.height()) {
@@ -195,11 +195,12 @@ fn damaged(patch: &RgbImage, face: Rect, at: (i64, i64), d: Damage) -> RgbImage 
             }
         }
         Damage::Noise => {
+            // the face replaced by grey noise
             let mut rng = rand::rngs::StdRng::seed_from_u64(9);
-            // seven pixels in eight replaced by random colours
-            for px in p.pixels_mut() {
-                if rng.random_range(0..8) > 0 {
-                    px.0 = [rng.random(), rng.random(), rng.random()];
+            for y in fy..(fy + fh).min(p.height()) {
+                for x in fx..(fx + fw).min(p.width()) {
+                    let v: u8 = rng.random();
+                    p.put_pixel(x, y, Rgb([v, v, v]));
                 }
             }
         }
@@ -236,17 +237,24 @@ fn issue4_moving_face_is_covered_in_every_frame_even_where_the_detector_misses_i
     // Solid boxes make coverage exact: every pixel of the true face box must come out black.
     let p = pipeline_with(Options { mode: Mode::Solid, shape: Shape::Box, ..Options::default() });
 
-    // The fixture is meaningful: the detector alone misses the face in every damaged frame (it
-    // may find small boxes elsewhere, e.g. on the edge of the cover, but none on the face).
+    // The fixture is meaningful: in every damaged frame the detector alone would leak the face
+    // (it finds nothing there, or only boxes that, even enlarged, leave part of the face bare).
     let traj = trajectory();
     let source = decode(&input);
     assert_eq!(source.len(), traj.len());
-    for (i, ((_, d), f)) in traj.iter().zip(&source).enumerate() {
+    let margin = p.options().margin;
+    for (i, ((at, d), f)) in traj.iter().zip(&source).enumerate() {
         if *d != Damage::None {
-            let face = face_box(traj[i].0);
-            let found = p.detect(&input, f, &ManualRegions::default()).unwrap();
-            let on_face: Vec<_> = found.iter().filter(|d| d.rect.iou(&face) > 0.2).collect();
-            assert!(on_face.is_empty(), "frame {i} ({d:?}) should defeat the detector, found {on_face:?}");
+            let face = face_box(*at);
+            let found = p.detect_frame(&input, f, &ManualRegions::default()).unwrap();
+            let covering: Vec<_> = found
+                .iter()
+                .filter(|d| {
+                    let r = d.rect.enlarged(margin);
+                    r.x <= face.x && r.y <= face.y && r.x2() >= face.x2() && r.y2() >= face.y2()
+                })
+                .collect();
+            assert!(covering.is_empty(), "frame {i} ({d:?}) should defeat the detector, found {covering:?}");
         }
     }
 

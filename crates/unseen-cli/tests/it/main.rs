@@ -12,4 +12,5 @@ mod hostile;
 mod metadata;
 mod regions;
 mod report;
+mod traces;
 mod video;

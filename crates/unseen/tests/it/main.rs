@@ -9,4 +9,5 @@ mod detection;
 mod faults;
 mod model;
 mod pixels;
+mod temp_files;
 mod video;

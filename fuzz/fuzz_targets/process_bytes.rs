@@ -14,7 +14,8 @@ fn pipeline() -> &'static Pipeline {
     P.get_or_init(|| {
         // small limits keep each execution fast; the limit checks themselves are exercised too
         let limits = Limits { max_pixels: 1 << 18, max_file_bytes: 1 << 20, max_alloc: 64 << 20 };
-        let options = Options { preset: Preset::Fast, detector_threads: 1, noise_seed: Some(1), limits, ..Options::default() };
+        let options =
+            Options { preset: Preset::Fast, detector_threads: 1, noise_seed: Some(1), limits, ..Options::default() };
         Pipeline::new(options).expect("pipeline")
     })
 }

@@ -162,6 +162,9 @@ impl OrtNetwork {
             .and_then(|b| Ok(b.with_optimization_level(GraphOptimizationLevel::Level3)?))
             .and_then(|b| Ok(b.with_intra_threads(threads.max(1))?))
             .and_then(|b| Ok(b.with_inter_threads(1)?))
+            // no busy-waiting between runs: on a 2-core laptop the decoder, the encoder and the
+            // other image workers need those cycles (measured: spinning cost ~40% of the CPU)
+            .and_then(|b| Ok(b.with_intra_op_spinning(false)?))
             .and_then(|mut b| b.commit_from_memory(&bytes))
             .map_err(|e| format!("onnxruntime session: {e}"))?;
         Ok(OrtNetwork { session: Mutex::new(session), library })

@@ -112,6 +112,12 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 10, value_name = "FRAMES")]
     pub extend: u32,
 
+    /// Videos: most frames from one full detection to the next (1 = every frame); in between
+    /// only tracked faces are re-detected, and cuts, fast motion and lost faces force a full
+    /// detection. Default: fast 8, balanced 4, thorough 1; at most --extend + 1.
+    #[arg(long, value_name = "FRAMES")]
+    pub keyframe_interval: Option<u32>,
+
     /// No progress bar and no summary line; errors are still printed.
     #[arg(short, long)]
     pub quiet: bool,
@@ -205,6 +211,7 @@ impl RunArgs {
                 AudioArg::Drop => Audio::Drop,
             },
             video_extend_frames: self.extend,
+            video_keyframe_interval: self.keyframe_interval,
             noise_seed: None,
         };
         options.validate()?;

@@ -129,6 +129,12 @@ pub struct Options {
     /// still covered, and the longest run of missed frames bridged by interpolating the box.
     /// Also the lookahead (frames held in memory). Default: 10.
     pub video_extend_frames: u32,
+    /// Video only: most frames from one full detection (every pass over the whole frame) to the
+    /// next; frames in between are detected only around tracked faces, and scene cuts, fast
+    /// motion and lost faces force a full detection (see [`crate::track::keyframe`]). 1 detects
+    /// every frame in full. `None` (the default): [`Preset::keyframe_interval`], at most
+    /// `video_extend_frames + 1`.
+    pub video_keyframe_interval: Option<u32>,
     /// Seed for the obscuring noise. `None` (the default) draws fresh noise from the operating
     /// system for every region; a seed exists only for tests and must never be used for
     /// publishing, since known noise can be subtracted.
@@ -142,6 +148,19 @@ impl Preset {
     pub fn default_threshold(self) -> f32 {
         match self {
             Preset::Fast | Preset::Balanced | Preset::Thorough => 0.2,
+        }
+    }
+}
+
+impl Preset {
+    /// Default most frames between full detections on video: fast 8, balanced 4, thorough 1
+    /// (every frame).
+    #[must_use]
+    pub fn keyframe_interval(self) -> u32 {
+        match self {
+            Preset::Fast => 8,
+            Preset::Balanced => 4,
+            Preset::Thorough => 1,
         }
     }
 }
@@ -165,6 +184,7 @@ impl Default for Options {
             regions: RegionMap::default(),
             audio: Audio::Drop,
             video_extend_frames: 10,
+            video_keyframe_interval: None,
             noise_seed: None,
         }
     }
@@ -208,10 +228,27 @@ impl Options {
         if self.video_extend_frames > 300 {
             return bad("extend", self.video_extend_frames.to_string(), "0 ..= 300 frames");
         }
+        if let Some(k) = self.video_keyframe_interval {
+            if k == 0 || k > self.video_extend_frames + 1 {
+                return bad(
+                    "keyframe-interval",
+                    k.to_string(),
+                    "1 ..= extend + 1 (a face that appears just after a full detection is found at the next one, and only the extension covers the frames before)",
+                );
+            }
+        }
         if self.limits.max_pixels == 0 {
             return bad("max-pixels", "0".into(), ">= 1");
         }
         Ok(())
+    }
+
+    /// The keyframe interval in force for video (see [`Options::video_keyframe_interval`]).
+    #[must_use]
+    pub fn keyframe_interval(&self) -> u32 {
+        self.video_keyframe_interval
+            .unwrap_or_else(|| self.preset.keyframe_interval().min(self.video_extend_frames + 1))
+            .max(1)
     }
 
     /// True when the settings keep a usable identity signal (weaker than the default rule) or

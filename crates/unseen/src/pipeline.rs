@@ -58,6 +58,17 @@ pub trait Reporter: Send + Sync {
     fn on_frames(&self, _job: &Job, _done: u64, _total: Option<u64>) {}
 }
 
+/// The faces whose centre is outside every ignore region.
+fn not_ignored(faces: Vec<Detection>, manual: &ManualRegions) -> Vec<Detection> {
+    faces
+        .into_iter()
+        .filter(|d| {
+            let (cx, cy) = d.rect.center();
+            !manual.ignore.iter().any(|r| r.contains(cx, cy))
+        })
+        .collect()
+}
+
 /// A reporter that ignores everything.
 pub struct NoReporter;
 impl Reporter for NoReporter {}
@@ -148,13 +159,27 @@ impl Pipeline {
         }
         let opts = DetectOptions { preset: self.options.preset, threshold: self.options.threshold, video };
         let faces = self.detector.detect(rgb, &opts).map_err(|e| Error::detect(path, e))?;
-        Ok(faces
-            .into_iter()
-            .filter(|d| {
-                let (cx, cy) = d.rect.center();
-                !manual.ignore.iter().any(|r| r.contains(cx, cy))
-            })
-            .collect())
+        Ok(not_ignored(faces, manual))
+    }
+
+    /// Detects faces in one video frame only inside `windows` (see
+    /// [`Detector::detect_windows`]), dropping those in ignore regions.
+    ///
+    /// # Errors
+    /// [`Error::Detect`].
+    pub fn detect_windows(
+        &self,
+        path: &Path,
+        rgb: &RgbImage,
+        windows: &[crate::track::keyframe::Window],
+        manual: &ManualRegions,
+    ) -> Result<Vec<Detection>> {
+        if self.fault == Some(Fault::Detect) {
+            return Err(Error::detect(path, "injected detector failure"));
+        }
+        let opts = DetectOptions { preset: self.options.preset, threshold: self.options.threshold, video: true };
+        let faces = self.detector.detect_windows(rgb, windows, &opts).map_err(|e| Error::detect(path, e))?;
+        Ok(not_ignored(faces, manual))
     }
 
     /// The regions to obscure for these faces: each box enlarged by the margin, plus the manual

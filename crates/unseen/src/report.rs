@@ -47,6 +47,11 @@ pub struct VideoReport {
     pub frames: u64,
     /// Face tracks (one face followed across frames) obscured.
     pub face_tracks: usize,
+    /// Frames that got a full detection (all passes over the whole frame); the others were
+    /// detected only around tracked faces.
+    pub full_detections: u64,
+    /// The most frames from one full detection to the next that was used.
+    pub keyframe_interval: u32,
     /// Face detections over all frames.
     pub detections: u64,
     /// Frames with at least one obscured region.

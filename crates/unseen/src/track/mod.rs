@@ -9,13 +9,15 @@
 //!   so a face found at t−1 and t+1 but missed at t is covered at t.
 //! * **Outliers.** A detection that disagrees with the interpolation of its neighbours (IoU below
 //!   [`OUTLIER_IOU`], e.g. a box found on half a face) is kept *and* the interpolation is added;
-//!   detections much smaller than the track's usual box ([`PARTIAL_AREA`]) are also covered as if
-//!   missed, so runs of partial detections do not shrink the mask.
+//!   detections much smaller than the track's usual box ([`PARTIAL_AREA`], [`PARTIAL_SIDE`]) are
+//!   also covered as if missed, so runs of partial detections do not shrink the mask.
 //! * **Extension.** For `extend` frames before a track's first and after its last detection, the
 //!   frame gets the nearest box *and* that box moved along the track's velocity (a face entering
 //!   or leaving fast stays covered).
 //! * **Lookahead.** Frame t is final once frames up to t + `extend` were pushed
 //!   ([`Tracker::ready`]); the caller keeps only that many frames in memory.
+
+pub mod keyframe;
 
 use std::collections::VecDeque;
 
@@ -34,10 +36,15 @@ pub const OUTLIER_IOU: f32 = 0.6;
 /// A detection smaller than this fraction of its track's median box area nearby counts as
 /// partial: the frame is also covered as if it had been missed.
 pub const PARTIAL_AREA: f32 = 0.6;
+/// A detection narrower or shorter than this fraction of its track's median width or height
+/// nearby also counts as partial (e.g. only the lower half of a face).
+pub const PARTIAL_SIDE: f32 = 0.85;
 
 #[derive(Debug, Clone)]
 struct Track {
     obs: VecDeque<(u64, Rect)>,
+    /// Highest detection score so far.
+    best: f32,
 }
 
 impl Track {
@@ -80,6 +87,18 @@ fn lerp(a: Rect, b: Rect, t: f32) -> Rect {
     Rect { x: l(a.x, b.x), y: l(a.y, b.y), w: l(a.w, b.w), h: l(a.h, b.h) }
 }
 
+/// Whether detection `d` can continue a track whose predicted box is `p`: overlap or nearby
+/// centre, and a similar size. Returns the centre distance in box sizes (smaller is better).
+#[must_use]
+pub fn association(p: &Rect, d: &Rect) -> Option<f32> {
+    let (px, py) = p.center();
+    let (dx, dy) = d.center();
+    let size = d.w.max(d.h).max(p.w.max(p.h)).max(1.0);
+    let dist = ((px - dx).powi(2) + (py - dy).powi(2)).sqrt() / size;
+    let ratio = (d.w * d.h / (p.w * p.h).max(1e-6)).sqrt();
+    ((p.iou(d) >= ASSOC_IOU || dist <= ASSOC_DIST) && (0.5..=2.0).contains(&ratio)).then_some(dist)
+}
+
 /// The boxes that one track's observations (sorted, none after `frame + extend`) give `frame`.
 fn cover(obs: &[(u64, Rect)], frame: u64, extend: u64, out: &mut Vec<Rect>) {
     let after = obs.partition_point(|o| o.0 < frame);
@@ -104,7 +123,13 @@ fn cover(obs: &[(u64, Rect)], frame: u64, extend: u64, out: &mut Vec<Rect>) {
         }
     }
     if let Some(p) = prev.filter(|p| frame - p.0 <= extend) {
-        let (vx, vy) = if after >= 2 { Track::velocity(obs[after - 2], p) } else { (0.0, 0.0) };
+        // a velocity from just two detections, or from two of different sizes (a partial box),
+        // is mostly noise: extrapolate only tracks seen at least three times, ending steadily
+        let steady = after >= 3 && {
+            let ratio = p.1.area() / obs[after - 2].1.area().max(1e-6);
+            (0.7..=1.4).contains(&ratio)
+        };
+        let (vx, vy) = if steady { Track::velocity(obs[after - 2], p) } else { (0.0, 0.0) };
         let k = (frame - p.0) as f32;
         out.push(p.1);
         if vx != 0.0 || vy != 0.0 {
@@ -119,6 +144,19 @@ fn cover(obs: &[(u64, Rect)], frame: u64, extend: u64, out: &mut Vec<Rect>) {
             out.push(moved(n.1, -vx * k, -vy * k));
         }
     }
+}
+
+/// Where a live track is expected in the next frame.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Predicted {
+    /// The predicted box (last box moved by the track's velocity).
+    pub rect: Rect,
+    /// Frames since its last detection (1: the previous frame).
+    pub ago: u64,
+    /// Detections of the track still held (at least the last few).
+    pub detections: usize,
+    /// The highest score among all its detections.
+    pub best: f32,
 }
 
 /// Links detections across frames and answers which boxes cover each frame.
@@ -154,6 +192,13 @@ impl Tracker {
 
     /// Adds the detections of the next frame (frames are numbered 0, 1, 2, … in push order).
     pub fn push(&mut self, dets: &[Rect]) {
+        let scored: Vec<(Rect, f32)> = dets.iter().map(|&r| (r, 1.0)).collect();
+        self.push_scored(&scored);
+    }
+
+    /// [`Tracker::push`] with each detection's score (kept per track: see [`Predicted::best`]).
+    pub fn push_scored(&mut self, scored: &[(Rect, f32)]) {
+        let dets: Vec<Rect> = scored.iter().map(|d| d.0).collect();
         let frame = self.pushed;
         self.pushed += 1;
         // tracks that can no longer be continued stop being candidates
@@ -165,13 +210,8 @@ impl Tracker {
         let mut pairs = Vec::new();
         for (ti, t) in self.live.iter().enumerate() {
             let p = t.predict(frame);
-            let (px, py) = p.center();
             for (di, d) in dets.iter().enumerate() {
-                let (dx, dy) = d.center();
-                let size = d.w.max(d.h).max(p.w.max(p.h)).max(1.0);
-                let dist = ((px - dx).powi(2) + (py - dy).powi(2)).sqrt() / size;
-                let ratio = (d.w * d.h / (p.w * p.h).max(1e-6)).sqrt();
-                if (p.iou(d) >= ASSOC_IOU || dist <= ASSOC_DIST) && (0.5..=2.0).contains(&ratio) {
+                if let Some(dist) = association(&p, d) {
                     pairs.push((dist, ti, di));
                 }
             }
@@ -184,14 +224,32 @@ impl Tracker {
                 used_t[ti] = true;
                 used_d[di] = true;
                 self.live[ti].obs.push_back((frame, dets[di]));
+                self.live[ti].best = self.live[ti].best.max(scored[di].1);
             }
         }
         for (di, d) in dets.iter().enumerate() {
             if !used_d[di] {
-                self.live.push(Track { obs: VecDeque::from([(frame, *d)]) });
+                self.live.push(Track { obs: VecDeque::from([(frame, *d)]), best: scored[di].1 });
                 self.count += 1;
             }
         }
+    }
+
+    /// The boxes predicted for the next frame to push, of the tracks last detected at most
+    /// `within` frames before it.
+    #[must_use]
+    pub fn predicted(&self, within: u64) -> Vec<Predicted> {
+        let frame = self.pushed;
+        self.live
+            .iter()
+            .filter(|t| frame - t.last().0 <= within)
+            .map(|t| Predicted {
+                rect: t.predict(frame),
+                ago: frame - t.last().0,
+                detections: t.obs.len(),
+                best: t.best,
+            })
+            .collect()
     }
 
     /// Marks the end of the video: every pushed frame becomes ready.
@@ -221,12 +279,17 @@ impl Tracker {
             cover(&obs, frame, self.extend, &mut out);
             // Partial detections (much smaller than the track's usual box around this frame, e.g.
             // only a chin under a hand): also cover the frame as if they had been missed.
-            let mut areas: Vec<f32> = obs.iter().filter(|o| o.0 >= recent).map(|o| o.1.area()).collect();
-            if areas.len() >= 3 {
-                areas.sort_by(f32::total_cmp);
-                let median = areas[areas.len() / 2];
-                let full: Vec<(u64, Rect)> =
-                    obs.iter().copied().filter(|o| o.1.area() >= PARTIAL_AREA * median).collect();
+            let near: Vec<Rect> = obs.iter().filter(|o| o.0 >= recent).map(|o| o.1).collect();
+            if near.len() >= 3 {
+                let median = |f: fn(&Rect) -> f32| {
+                    let mut v: Vec<f32> = near.iter().map(f).collect();
+                    v.sort_by(f32::total_cmp);
+                    v[v.len() / 2]
+                };
+                let (ma, mw, mh) = (median(Rect::area), median(|r| r.w), median(|r| r.h));
+                let whole =
+                    |r: &Rect| r.area() >= PARTIAL_AREA * ma && r.w >= PARTIAL_SIDE * mw && r.h >= PARTIAL_SIDE * mh;
+                let full: Vec<(u64, Rect)> = obs.iter().copied().filter(|o| whole(&o.1)).collect();
                 if !full.is_empty() && full.len() < obs.len() {
                     let mut extra = Vec::new();
                     cover(&full, frame, self.extend, &mut extra);

@@ -62,3 +62,34 @@ fn no_face_in_a_gradient() {
 fn no_face_in_one_pixel() {
     finds_nothing("good/1x1.png");
 }
+
+#[test]
+fn issue6_window_detection_finds_what_the_full_detection_finds() {
+    use unseen::geom::Rect;
+    use unseen::track::keyframe::windows;
+    // two fixtures side by side in one frame, each face tracked: the windows (the large face
+    // scaled down, packed with the other into one tensor) give the same boxes as the full pass
+    let a = decode("astronaut.png").rgb;
+    let c = decode("camera.png").rgb;
+    let mut frame = image::RgbImage::new(a.width() + c.width(), a.height().max(c.height()));
+    image::imageops::replace(&mut frame, &a, 0, 0);
+    image::imageops::replace(&mut frame, &c, i64::from(a.width()), 0);
+    let path = Path::new("frame");
+    let none = ManualRegions::default();
+    let full = pipeline().detect_frame(path, &frame, &none).unwrap();
+    let cam = rect(CAMERA_FACE);
+    let truth = [rect(ASTRONAUT_FACE), Rect { x: cam.x + a.width() as f32, ..cam }];
+    let wins = windows(&truth, frame.dimensions(), 1.0);
+    assert!(wins.iter().any(|w| w.scale < 1.0), "the large face is scaled down: {wins:?}");
+    let found = pipeline().detect_windows(path, &frame, &wins, &none).unwrap();
+    for t in truth {
+        let best = |v: &[unseen::detect::Detection]| v.iter().map(|d| d.rect.iou(&t)).fold(0.0f32, f32::max);
+        assert!(best(&full) >= 0.6, "full pass finds {t:?}: {full:?}");
+        assert!(best(&found) >= 0.6, "windows find {t:?}: {found:?}");
+    }
+    // and nothing outside the windows
+    for d in &found {
+        let (x, y) = d.rect.center();
+        assert!(wins.iter().any(|w| w.rect.contains(x, y)), "{d:?} outside {wins:?}");
+    }
+}

@@ -217,7 +217,7 @@ fn moving_face_frames() -> Vec<RgbImage> {
         (CROP.3 as f32 * SCALE) as u32,
         imageops::FilterType::Triangle,
     );
-    let bg = background(320, 240);
+    let bg = background(640, 480);
     trajectory()
         .into_iter()
         .map(|(at, d)| {
@@ -258,21 +258,53 @@ fn issue4_moving_face_is_covered_in_every_frame_even_where_the_detector_misses_i
         }
     }
 
-    let out_dir = dir.path().join("out");
-    let r = run(&p, &input, &out_dir);
-    assert_eq!(r.status, Status::Ok, "{:?}", r.error);
-    let v = r.video.as_ref().unwrap();
-    assert_eq!(v.frames, traj.len() as u64);
-    // (false positives, e.g. on the edges of the cover, can add short extra tracks)
-    assert!(v.face_tracks >= 1, "{v:?}");
+    // every frame in full, the balanced default (4) and the fast default (8)
+    for interval in [Some(1), None, Some(8)] {
+        let p = pipeline_with(Options {
+            mode: Mode::Solid,
+            shape: Shape::Box,
+            video_keyframe_interval: interval,
+            ..Options::default()
+        });
+        let out_dir = dir.path().join(format!("out{interval:?}"));
+        let r = run(&p, &input, &out_dir);
+        assert_eq!(r.status, Status::Ok, "{:?}", r.error);
+        let v = r.video.as_ref().unwrap();
+        assert_eq!(v.frames, traj.len() as u64);
+        // (false positives, e.g. on the edges of the cover, can add short extra tracks)
+        assert!(v.face_tracks >= 1, "{v:?}");
+        if interval == Some(1) {
+            assert_eq!(v.full_detections, v.frames);
+        } else {
+            assert!(v.full_detections < v.frames, "keyframes save detections: {v:?}");
+        }
+        let out = decode(&out_dir.join("moving_face.mp4"));
+        assert_eq!(out.len(), traj.len(), "frame count kept");
+        let boxes: Vec<Rect> = traj.iter().map(|(at, _)| face_box(*at)).collect();
+        let leaked = leaks(&out, &boxes);
+        assert!(leaked.is_empty(), "interval {interval:?}: leaked face frames:\n{}", leaked.join("\n"));
+        // and the background far from the face is left alone (within x264's tolerance), apart
+        // from the odd extrapolated box of a short false track (recall first)
+        let far = |f: &RgbImage| imageops::crop_imm(f, 0, 300, 640, 180).to_image();
+        let mut total = 0.0;
+        for (i, (a, b)) in source.iter().zip(&out).enumerate() {
+            let d: f64 = far(a).pixels().zip(far(b).pixels()).map(|(p, q)| f64::from(p[0].abs_diff(q[0]))).sum::<f64>()
+                / (640.0 * 180.0);
+            assert!(d < 25.0, "interval {interval:?}, frame {i}: background changed by {d:.1} levels");
+            total += d;
+        }
+        assert!(total / (out.len() as f64) < 2.0, "interval {interval:?}: background changed by {total:.1} levels");
+    }
+}
 
-    let out = decode(&out_dir.join("moving_face.mp4"));
-    assert_eq!(out.len(), traj.len(), "frame count kept");
+/// The frames of `out` in which some pixel inside the true face box (`None`: no face) is not
+/// blacked out.
+fn leaks(out: &[RgbImage], boxes: &[Rect]) -> Vec<String> {
     let mut leaked = Vec::new();
-    for (i, ((at, _), f)) in traj.iter().zip(&out).enumerate() {
-        let b = face_box(*at);
+    for (i, (f, b)) in out.iter().zip(boxes).enumerate() {
         let (x0, y0) = (b.x.ceil().max(0.0) as u32 + 1, b.y.ceil().max(0.0) as u32 + 1);
-        let (x1, y1) = ((b.x2().floor() as u32).min(319) - 1, (b.y2().floor() as u32).min(239) - 1);
+        let (x1, y1) =
+            ((b.x2().floor() as u32).min(f.width() - 1) - 1, (b.y2().floor() as u32).min(f.height() - 1) - 1);
         let mut bright = 0;
         let mut total = 0;
         for y in y0..y1 {
@@ -287,13 +319,55 @@ fn issue4_moving_face_is_covered_in_every_frame_even_where_the_detector_misses_i
             leaked.push(format!("frame {i}: {bright}/{total} face pixels not covered"));
         }
     }
-    assert!(leaked.is_empty(), "leaked face frames:\n{}", leaked.join("\n"));
-    // and the background far from the face is untouched (within x264's tolerance)
-    let far = |f: &RgbImage| imageops::crop_imm(f, 0, 200, 320, 40).to_image();
-    for (i, (a, b)) in source.iter().zip(&out).enumerate() {
-        let d: f64 = far(a).pixels().zip(far(b).pixels()).map(|(p, q)| f64::from(p[0].abs_diff(q[0]))).sum::<f64>()
-            / (320.0 * 40.0);
-        assert!(d < 4.0, "frame {i}: background changed by {d:.1} levels");
+    leaked
+}
+
+#[test]
+fn issue6_a_face_that_appears_between_keyframes_is_covered_from_its_first_frame() {
+    // A still face pops in at frame 5 (interval 4: keyframes 0, 4, 8) or 9 (interval 8: 0, 8,
+    // 16), too small a change to force a full detection: only the next keyframe finds it, and
+    // the backward extension must cover the frames before.
+    let astro = image::open(testdata("astronaut.png")).unwrap().to_rgb8();
+    let crop = imageops::crop_imm(&astro, CROP.0, CROP.1, CROP.2, CROP.3).to_image();
+    let patch = imageops::resize(&crop, 85, 105, imageops::FilterType::Triangle);
+    let bg = background(640, 480);
+    let dir = tempfile::tempdir().unwrap();
+    for (interval, first) in [(4u32, 5usize), (8, 9)] {
+        let at = (150i64, 60i64);
+        let frames: Vec<RgbImage> = (0..24)
+            .map(|i| {
+                let mut f = bg.clone();
+                if i >= first {
+                    imageops::overlay(&mut f, &patch, at.0, at.1);
+                }
+                f
+            })
+            .collect();
+        let input = dir.path().join(format!("pop_in_{interval}.mp4"));
+        encode(&frames, 10, &input, &[]);
+        let p = pipeline_with(Options {
+            mode: Mode::Solid,
+            shape: Shape::Box,
+            video_keyframe_interval: Some(interval),
+            video_extend_frames: interval,
+            ..Options::default()
+        });
+        let out_dir = dir.path().join("out");
+        let r = run(&p, &input, &out_dir);
+        assert_eq!(r.status, Status::Ok, "{:?}", r.error);
+        let v = r.video.as_ref().unwrap();
+        // every interval-th frame, plus a few when a false detection's track is "lost"
+        let regular = 24u64.div_ceil(u64::from(interval));
+        assert!((regular..=regular + 3).contains(&v.full_detections), "{v:?}");
+        let out = decode(&out_dir.join(format!("pop_in_{interval}.mp4")));
+        let face = face_box(at);
+        let boxes: Vec<Rect> =
+            (0..24).map(|i| if i >= first { face } else { Rect { w: 0.0, h: 0.0, ..face } }).collect();
+        let leaked = leaks(&out[first..], &boxes[first..]);
+        assert!(leaked.is_empty(), "interval {interval}: {}", leaked.join("\n"));
+        // the extension reaches back only `extend` (= interval) frames: frame 0 is left alone
+        let clean = leaks(&out[..1], &[face]);
+        assert_eq!(clean.len(), 1, "frame 0 is not covered: nothing was there");
     }
 }
 

@@ -258,3 +258,28 @@ impl Options {
         self.mode == Mode::None || (matches!(self.mode, Mode::Blur | Mode::Mosaic) && self.grid > MAX_SAFE_GRID)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keyframe_interval_follows_the_preset_and_never_outruns_the_extension() {
+        let o = |preset, extend, k| Options {
+            preset,
+            video_extend_frames: extend,
+            video_keyframe_interval: k,
+            ..Options::default()
+        };
+        assert_eq!(o(Preset::Fast, 10, None).keyframe_interval(), 8);
+        assert_eq!(o(Preset::Balanced, 10, None).keyframe_interval(), 4);
+        assert_eq!(o(Preset::Thorough, 10, None).keyframe_interval(), 1);
+        assert_eq!(o(Preset::Fast, 2, None).keyframe_interval(), 3, "capped at extend + 1");
+        assert_eq!(o(Preset::Fast, 0, None).keyframe_interval(), 1);
+        assert!(o(Preset::Fast, 10, Some(11)).validate().is_ok());
+        for bad in [Some(0), Some(12)] {
+            let e = o(Preset::Fast, 10, bad).validate().unwrap_err().to_string();
+            assert!(e.contains("keyframe-interval"), "{e}");
+        }
+    }
+}

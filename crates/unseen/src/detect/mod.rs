@@ -317,8 +317,10 @@ impl Detector {
             image::imageops::replace(&mut canvas, tile, i64::from(px), i64::from(py));
         }
         let role = PlannedPass { pass: Pass { scale: 1.0, flip: false }, role: Role::Finest };
-        let lb =
-            Letterbox { sx: 1.0, sy: 1.0, ox: 0, oy: 0, tw: cw, th: ch, pw: pad32(cw), ph: pad32(ch), flip: false };
+        // few distinct tensor shapes: tract optimises a plan per shape
+        let pw = [128, 256, 512, MOSAIC_WIDTH].into_iter().find(|&b| b >= cw).unwrap_or_else(|| pad32(cw));
+        let ph = ch.div_ceil(64) * 64;
+        let lb = Letterbox { sx: 1.0, sy: 1.0, ox: 0, oy: 0, tw: cw, th: ch, pw, ph, flip: false };
         let mut all = Vec::new();
         for d in self.run_tile(&canvas, &lb, role.floor(opts.threshold))? {
             let (cx, cy) = d.rect.center();

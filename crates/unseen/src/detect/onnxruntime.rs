@@ -165,6 +165,9 @@ impl OrtNetwork {
             // no busy-waiting between runs: on a 2-core laptop the decoder, the encoder and the
             // other image workers need those cycles (measured: spinning cost ~40% of the CPU)
             .and_then(|b| Ok(b.with_intra_op_spinning(false)?))
+            // input sizes vary (scales, tiles, video windows): no memory pattern planned and kept
+            // per size (the arena stays: without it, every run maps and zeroes its buffers anew)
+            .and_then(|b| Ok(b.with_memory_pattern(false)?))
             .and_then(|mut b| b.commit_from_memory(&bytes))
             .map_err(|e| format!("onnxruntime session: {e}"))?;
         Ok(OrtNetwork { session: Mutex::new(session), library })

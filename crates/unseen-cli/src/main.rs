@@ -18,6 +18,12 @@ use unseen::{Fault, Pipeline};
 use crate::args::{cpus, Cli, Command, RunArgs};
 use crate::progress::CliReporter;
 
+/// mimalloc keeps freed pages for reuse: with glibc's allocator, tract's large per-inference
+/// buffers went back to the kernel after every run, and a third of the time went to page
+/// faults and zeroing fresh pages (see BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit codes: 0 every input succeeded or was skipped, 1 at least one failed, 2 usage error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Exit {

@@ -60,6 +60,10 @@ fn issue4_videos_in_folders_become_mp4_and_audio_is_dropped_unless_kept() {
     assert_eq!(by_name("a.mov")["video"]["audio"], "dropped");
     assert_eq!(by_name("b.webm")["video"]["audio"], "none");
     assert_eq!(by_name("b.webm")["video"]["frames"], 10);
+    // fast: a full detection at most every 8 frames (more when the picture changes a lot)
+    assert_eq!(by_name("b.webm")["video"]["keyframe_interval"], 8);
+    let fulls = by_name("b.webm")["video"]["full_detections"].as_u64().unwrap();
+    assert!((2..=10).contains(&fulls), "{fulls}");
     assert!(by_name("b.webm")["output"].as_str().unwrap().ends_with("clips/b.mp4"));
     assert!(by_name("astronaut.png").get("video").is_none(), "images have no video entry");
 
@@ -89,5 +93,17 @@ fn issue4_without_ffmpeg_videos_fail_on_one_line_and_images_still_work() {
     let errors = error_lines(out.get_output());
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert!(errors[0].contains("a.mp4") && errors[0].contains("ffmpeg"), "{errors:?}");
+    assert_eq!(env.outputs(), vec!["astronaut.png"]);
+}
+
+#[test]
+fn issue6_keyframe_interval_is_checked_against_the_extension() {
+    let mut env = Env::new();
+    env.input("astronaut.png", "astronaut.png");
+    let out = env.unseen().args(["--keyframe-interval", "12", "in"]).assert().code(2);
+    let err = stderr(out.get_output());
+    assert!(err.contains("keyframe-interval") && err.contains("extend + 1"), "{err}");
+    assert!(env.outputs().is_empty());
+    env.unseen().args(["--keyframe-interval", "3", "--extend", "2", "in"]).assert().code(0);
     assert_eq!(env.outputs(), vec!["astronaut.png"]);
 }

@@ -58,6 +58,27 @@ pub trait Reporter: Send + Sync {
     fn on_frames(&self, _job: &Job, _done: u64, _total: Option<u64>) {}
 }
 
+/// The job with an output name that says the image's format: an output named without an image
+/// extension (`photo.mp4`, `scan`) gets the extension of the input's format by content
+/// (`photo.jpg`, `scan.png`), like videos get `.mp4`; a misleading name would otherwise hide what
+/// the file is.
+fn image_job(job: &Job) -> Job {
+    if ImageKind::from_extension(&job.output).is_some() {
+        return job.clone();
+    }
+    let mut head = [0u8; 64];
+    let n = std::fs::File::open(&job.input).and_then(|mut f| std::io::Read::read(&mut f, &mut head)).unwrap_or(0);
+    let ext = match image::guess_format(&head[..n]) {
+        Ok(image::ImageFormat::Jpeg) => "jpg",
+        Ok(image::ImageFormat::Png) => "png",
+        Ok(image::ImageFormat::WebP) => "webp",
+        Ok(image::ImageFormat::Tiff) => "tiff",
+        Ok(image::ImageFormat::Bmp) => "bmp",
+        _ => return job.clone(), // not an image unseen writes: decoding will say so
+    };
+    Job { output: job.output.with_extension(ext), ..job.clone() }
+}
+
 /// The faces whose centre is outside every ignore region.
 fn not_ignored(faces: Vec<Detection>, manual: &ManualRegions) -> Vec<Detection> {
     faces
@@ -281,6 +302,7 @@ impl Pipeline {
     /// # Errors
     /// Any stage's error, naming the input and the stage.
     pub fn process_job(&self, job: &Job) -> Result<(Status, Prepared)> {
+        let job = &image_job(job);
         if crate::video::is_video(&job.input) {
             return Err(Error::unsupported(&job.input, "a video: use Pipeline::run_job (process_job is for images)"));
         }
@@ -341,6 +363,8 @@ impl Pipeline {
             report.seconds = start.elapsed().as_secs_f64();
             return report;
         }
+        let job = &image_job(job);
+        report.output = Some(job.output.to_string_lossy().into_owned());
         // before the skip check: an "existing output" that is the input itself must not pass as done
         let early = crate::video::refuse_output_is_input(&job.input, &job.output).err();
         if early.is_none() && !self.options.overwrite && std::fs::symlink_metadata(&job.output).is_ok() {

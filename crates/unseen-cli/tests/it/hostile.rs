@@ -56,6 +56,17 @@ fn issue5_wrong_extensions_are_written_in_the_format_the_name_says() {
 }
 
 #[test]
+fn issue5_images_named_without_an_image_extension_get_their_formats_extension() {
+    let mut env = Env::new();
+    let jpg_as_mp4 = env.input("good/gray.jpg", "photo.mp4");
+    let png_bare = env.input("good/no_faces.png", "scan");
+    env.unseen().args(["--preset", "fast"]).arg(&jpg_as_mp4).arg(&png_bare).assert().code(0);
+    assert_eq!(env.outputs(), ["photo.jpg", "scan.png"]);
+    assert!(read(&env.out().join("photo.jpg")).starts_with(&[0xFF, 0xD8]));
+    assert!(read(&env.out().join("scan.png")).starts_with(b"\x89PNG"));
+}
+
+#[test]
 fn issue5_png_with_a_huge_ztxt_is_cleaned_without_inflating_it() {
     use std::io::Write;
     let png = read(&testdata("good/no_faces.png"));

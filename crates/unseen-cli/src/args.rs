@@ -150,6 +150,16 @@ pub enum BackendArg {
     Ort,
 }
 
+impl From<BackendArg> for Backend {
+    fn from(b: BackendArg) -> Backend {
+        match b {
+            BackendArg::Auto => Backend::Auto,
+            BackendArg::Tract => Backend::Tract,
+            BackendArg::Ort => Backend::Ort,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum PresetArg {
     Fast,
@@ -199,11 +209,7 @@ impl RunArgs {
             jpeg_quality: self.jpeg_quality,
             overwrite: self.overwrite,
             detector_threads: self.threads.unwrap_or_else(cpus),
-            backend: match self.backend {
-                BackendArg::Auto => Backend::Auto,
-                BackendArg::Tract => Backend::Tract,
-                BackendArg::Ort => Backend::Ort,
-            },
+            backend: self.backend.into(),
             limits: Limits { max_pixels: self.max_pixels, ..Limits::default() },
             regions,
             audio: match self.audio {

@@ -8,7 +8,7 @@ use unseen::eval::widerface::{format_predictions, parse_predictions};
 use unseen::eval::{detect_dataset, score, Dataset, EvalReport};
 use unseen::{Options, Pipeline, Preset};
 
-use crate::args::{cpus, PresetArg};
+use crate::args::{cpus, BackendArg, PresetArg};
 use crate::Exit;
 
 #[derive(Debug, clap::Args)]
@@ -49,6 +49,10 @@ pub struct EvalArgs {
     /// Detector threads (default: number of CPUs).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+
+    /// Inference engine (as for the main command).
+    #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
+    pub backend: BackendArg,
 }
 
 pub fn run(a: &EvalArgs) -> anyhow::Result<Exit> {
@@ -58,9 +62,13 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<Exit> {
         threshold: a.threshold.unwrap_or(preset.default_threshold()),
         margin: a.margin,
         detector_threads: a.threads.unwrap_or_else(cpus),
+        backend: a.backend.into(),
         ..Options::default()
     };
     let pipeline = Pipeline::new(options).context("loading the detector")?;
+    if a.predictions.is_none() {
+        eprintln!("unseen eval: detector on {}", pipeline.detector().backend());
+    }
     let ds = Dataset::load(&a.widerface)?;
     let (report, label): (EvalReport, String) = match &a.predictions {
         Some(p) => {

@@ -47,3 +47,23 @@ fn ort_that_cannot_be_loaded_is_a_usage_error() {
     assert!(err.contains("--features ort") || err.contains("ORT_DYLIB_PATH"), "{err}");
     assert!(!env.out().exists(), "nothing written");
 }
+
+#[test]
+fn eval_takes_a_backend_and_names_it() {
+    // a one-image WIDER FACE-style folder: the astronaut with its hand-checked face box
+    let env = Env::new();
+    let root = env.path("wider");
+    std::fs::create_dir_all(root.join("images/a")).unwrap();
+    std::fs::copy(crate::env::testdata("astronaut.png"), root.join("images/a/astro.png")).unwrap();
+    std::fs::write(root.join("wider_face_gt.txt"), "a/astro.png\n1\n181 58 89 120 0 0 0 0 0 0 \n").unwrap();
+    std::fs::write(root.join("subsets.tsv"), "path\teasy\tmedium\thard\na/astro.png\t1\t1\t1\n").unwrap();
+    let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_unseen"))
+        .args(["eval", "--preset", "fast", "--backend", "tract", "--json", "--widerface"])
+        .arg(&root)
+        .assert()
+        .code(0);
+    assert!(stderr(out.get_output()).contains("detector on tract"), "{}", stderr(out.get_output()));
+    let json: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(json["recall_hard"], 1.0, "{json}");
+    assert_eq!(json["images"], 1);
+}

@@ -388,9 +388,15 @@ impl Pipeline {
     }
 
     /// Runs a batch on `jobs` worker threads (at least 1), reporting progress, and returns the
-    /// reports in job order. A failing file never stops the batch.
+    /// reports in job order. A failing file never stops the batch. First removes the stale temp
+    /// files of a killed earlier run from the output folders ([`crate::commit::sweep_stale`]).
     #[must_use]
     pub fn run_batch(&self, jobs: &[Job], workers: usize, reporter: &dyn Reporter) -> Vec<FileReport> {
+        // temp files of an earlier, killed run in the output folders
+        let dirs: std::collections::BTreeSet<&Path> = jobs.iter().filter_map(|j| j.output.parent()).collect();
+        for dir in dirs {
+            crate::commit::sweep_stale(dir);
+        }
         let work = |job: &Job| {
             reporter.on_start(job);
             let r = self.run_job_with(job, reporter);

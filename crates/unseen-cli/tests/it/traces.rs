@@ -137,8 +137,9 @@ fn issue5_sigkill_mid_batch_then_rerun_completes() {
     let out = env.unseen().args(["--preset", "fast", "--report", "report.json"]).arg(env.path("in")).assert().code(0);
     let err = stderr(out.get_output());
     assert!(err.contains(&format!("{} written, {done} skipped", n - done)), "{err}");
-    // stale temp files of the killed run may remain, hidden: they never count as outputs and are
-    // never taken as inputs (collect_jobs skips the prefix)
+    // temp files of the killed run may remain, hidden, until they are an hour old (then the next
+    // run sweeps them): they never count as outputs and are never taken as inputs (collect_jobs
+    // skips the prefix)
     let finals: Vec<String> = env.outputs().into_iter().filter(|o| !o.starts_with(".unseen-tmp-")).collect();
     assert_eq!(finals.len(), n);
     let report: serde_json::Value = serde_json::from_slice(&crate::env::read(&env.path("report.json"))).unwrap();

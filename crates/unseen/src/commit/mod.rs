@@ -12,6 +12,28 @@ use crate::error::{Error, Result};
 /// Prefix of unseen's temporary files; they are hidden and never look like outputs.
 pub const TEMP_PREFIX: &str = ".unseen-tmp-";
 
+/// Temporary files untouched for this long are left over from a killed run (a live run writes
+/// its video temp file continuously and keeps image temp files for seconds).
+pub const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Removes unseen's own temporary files (regular files named [`TEMP_PREFIX`]`*`, not modified
+/// for [`STALE_AFTER`]) from `dir`, left there by a run that was killed. Nothing else is touched;
+/// errors are ignored (a file that cannot be removed stays, as before). Returns how many went.
+pub fn sweep_stale(dir: &Path) -> usize {
+    let Ok(entries) = fs::read_dir(dir) else { return 0 };
+    let now = std::time::SystemTime::now();
+    let mut removed = 0;
+    for e in entries.flatten() {
+        let ours = e.file_name().to_str().is_some_and(|n| n.starts_with(TEMP_PREFIX) && n.ends_with(".tmp"));
+        let Ok(meta) = e.metadata() else { continue };
+        let old = meta.modified().ok().and_then(|m| now.duration_since(m).ok()).is_some_and(|age| age >= STALE_AFTER);
+        if ours && meta.file_type().is_file() && old && fs::remove_file(e.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
 /// What happened to an output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Committed {

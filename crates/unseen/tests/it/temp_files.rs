@@ -45,3 +45,28 @@ fn issue5_temp_file_is_private_and_removed_on_every_path() {
     assert_eq!(std::fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o644);
     assert!(temps(dir.path()).is_empty());
 }
+
+#[test]
+fn issue5_stale_temp_files_of_a_killed_run_are_swept_and_nothing_else() {
+    use unseen::commit::{sweep_stale, STALE_AFTER};
+    let dir = tempfile::tempdir().unwrap();
+    let at = |name: &str, age: std::time::Duration| {
+        let p = dir.path().join(name);
+        let f = std::fs::File::create(&p).unwrap();
+        f.set_modified(std::time::SystemTime::now() - age).unwrap();
+        p
+    };
+    let two_hours = STALE_AFTER * 2;
+    let stale = at(&format!("{TEMP_PREFIX}killed.tmp"), two_hours);
+    let live = at(&format!("{TEMP_PREFIX}running.tmp"), std::time::Duration::ZERO);
+    let foreign = at("notes.tmp", two_hours);
+    let lookalike = at(&format!("{TEMP_PREFIX}photo.jpg"), two_hours);
+    let folder = dir.path().join(format!("{TEMP_PREFIX}folder.tmp"));
+    std::fs::create_dir(&folder).unwrap();
+    assert_eq!(sweep_stale(dir.path()), 1);
+    assert!(!stale.exists(), "the killed run's temp file is gone");
+    for kept in [&live, &foreign, &lookalike, &folder] {
+        assert!(kept.exists(), "{} must stay", kept.display());
+    }
+    assert_eq!(sweep_stale(&dir.path().join("missing")), 0);
+}

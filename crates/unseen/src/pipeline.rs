@@ -7,7 +7,7 @@ use image::{GrayImage, Luma, RgbImage};
 use rayon::prelude::*;
 
 use crate::commit::{commit, Committed};
-use crate::decode::{decode_image, ImageKind};
+use crate::decode::{decode_image, sniff_format, ImageKind};
 use crate::detect::{DetectOptions, Detection, Detector};
 use crate::error::{Error, Result};
 use crate::inputs::Job;
@@ -68,15 +68,9 @@ fn image_job(job: &Job) -> Job {
     }
     let mut head = [0u8; 64];
     let n = std::fs::File::open(&job.input).and_then(|mut f| std::io::Read::read(&mut f, &mut head)).unwrap_or(0);
-    let ext = match image::guess_format(&head[..n]) {
-        Ok(image::ImageFormat::Jpeg) => "jpg",
-        Ok(image::ImageFormat::Png) => "png",
-        Ok(image::ImageFormat::WebP) => "webp",
-        Ok(image::ImageFormat::Tiff) => "tiff",
-        Ok(image::ImageFormat::Bmp) => "bmp",
-        _ => return job.clone(), // not an image unseen writes: decoding will say so
-    };
-    Job { output: job.output.with_extension(ext), ..job.clone() }
+    // not an image unseen writes: decoding will say so
+    let Ok(kind) = sniff_format(&job.input, &head[..n]) else { return job.clone() };
+    Job { output: job.output.with_extension(kind.extension()), ..job.clone() }
 }
 
 /// The faces whose centre is outside every ignore region.

@@ -63,6 +63,15 @@ impl ImageKind {
         }
     }
 
+    /// The usual file extension (without the dot).
+    #[must_use]
+    pub fn extension(self) -> &'static str {
+        match self {
+            ImageKind::Jpeg => "jpg",
+            other => other.name(),
+        }
+    }
+
     /// Whether the format can carry an alpha channel in unseen's output.
     #[must_use]
     pub fn keeps_alpha(self) -> bool {

@@ -22,10 +22,9 @@ ff -i "$work/a.png" -q:v 3 "$work/a.jpg"
 ff -i "$work/a.png" -c:v libwebp -lossless 1 "$work/a.webp"
 ff -i "$work/a.png" -compression_algo deflate "$work/a.tif"
 ff -i "$work/a.png" "$work/a.bmp"
-# animations: APNG, animated WebP, animated GIF (3 frames each)
-ff -f lavfi -i testsrc2=s=64x48:r=3:d=1 -plays 0 -f apng bad/animated_apng.png
+# animated WebP (3 frames): Debian's ffmpeg 5.1 cannot decode it, so it is refused. (Animated GIF
+# and APNG go through the video path since issue 11: see make_phone_fixtures.sh.)
 ff -f lavfi -i testsrc2=s=64x48:r=3:d=1 -c:v libwebp_anim -loop 0 bad/animated.webp
-ff -f lavfi -i testsrc2=s=64x48:r=3:d=1 bad/animated.gif
 # videos: 2 s, 160x120, 10 fps, a keyframe every 10 frames
 ff -f lavfi -i testsrc2=s=160x120:r=10:d=2 -c:v libx264 -preset veryfast -g 10 "$work/v.mp4"
 ff -f lavfi -i testsrc2=s=160x120:r=10:d=2 -c:v libx264 -preset veryfast -g 10 -movflags +faststart "$work/vfast.mp4"
@@ -127,8 +126,5 @@ def tiff_two_pages():
     return b"II*\0" + struct.pack("<I", first) + ifd(pixels, second) + ifd(pixels + 1, 0) + b"\x80\x40"
 out("two_pages.tif", tiff_two_pages())
 
-# a GIF still (GIF is not supported at all)
-out("still.gif", b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff,\x00\x00\x00\x00\x01\x00\x01\x00"
-    b"\x00\x02\x02D\x01\x00;")
 PY
 ls -l bad

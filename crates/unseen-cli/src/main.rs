@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use unseen::inputs::collect_jobs;
+use unseen::inputs::collect;
 use unseen::report::{BatchReport, FileReport, Status};
 use unseen::{Fault, Pipeline};
 
@@ -44,7 +44,7 @@ fn main() -> ExitCode {
             if e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("unseen: error: {e:#}");
+            eprintln!("{}", progress::terminal_safe(&format!("unseen: error: {e:#}")));
             ExitCode::from(Exit::Usage as u8)
         }
     }
@@ -65,7 +65,8 @@ fn run(args: &RunArgs) -> anyhow::Result<Exit> {
         pipeline.inject_fault(Some(f));
     }
 
-    let (jobs, problems) = collect_jobs(&args.inputs, &args.out);
+    let collected = collect(&args.inputs, &args.out);
+    let (jobs, problems) = (collected.jobs, collected.problems);
     let reporter = CliReporter::new(jobs.len(), args.quiet);
     let mut files: Vec<FileReport> = problems
         .into_iter()
@@ -94,6 +95,7 @@ fn run(args: &RunArgs) -> anyhow::Result<Exit> {
         backend: pipeline.detector().backend(),
         options,
         files,
+        other_files: collected.others.iter().map(|p| p.to_string_lossy().into_owned()).collect(),
     };
     if let Some(path) = &args.report {
         write_report(path, &report).with_context(|| format!("writing report {}", path.display()))?;
@@ -103,10 +105,18 @@ fn run(args: &RunArgs) -> anyhow::Result<Exit> {
     if !args.quiet {
         let verb = if pipeline.is_preview() { "outlined (NOT obscured)" } else { "obscured" };
         let videos = video_summary(&report.files);
+        let others = match report.other_files.len() {
+            0 => String::new(),
+            1 => ", 1 other file not processed (not an image or video)".to_string(),
+            n => format!(", {n} other files not processed (not images or videos)"),
+        };
         eprintln!(
-            "unseen: {ok} written, {skipped} skipped (output exists), {failed} failed; {faces} faces{videos} {verb}; output in {}; detector: {}",
-            args.out.display(),
-            backend_summary(&pipeline)
+            "{}",
+            progress::terminal_safe(&format!(
+                "unseen: {ok} written, {skipped} skipped (output exists), {failed} failed{others}; {faces} faces{videos} {verb}; output in {}; detector: {}",
+                args.out.display(),
+                backend_summary(&pipeline)
+            ))
         );
         audio_note(&report.files);
     }

@@ -44,7 +44,9 @@ impl CliReporter {
         }
     }
 
+    /// Prints one line on stderr, with control characters escaped ([`terminal_safe`]).
     pub fn println(&self, line: &str) {
+        let line = terminal_safe(line);
         match &self.bar {
             Some(b) => b.suspend(|| eprintln!("{line}")),
             None => eprintln!("{line}"),
@@ -55,7 +57,7 @@ impl CliReporter {
 impl Reporter for CliReporter {
     fn on_start(&self, job: &Job) {
         if let Some(b) = &self.bar {
-            b.set_message(job.input.display().to_string());
+            b.set_message(terminal_safe(&job.input.display().to_string()));
         }
     }
 
@@ -69,7 +71,7 @@ impl Reporter for CliReporter {
             ) {
                 b.set_style(style);
             }
-            b.set_message(job.input.display().to_string());
+            b.set_message(terminal_safe(&job.input.display().to_string()));
             b
         });
         if total.is_some_and(|t| t < done) || total.is_none() {
@@ -94,5 +96,32 @@ impl Reporter for CliReporter {
         if let Some(b) = &self.bar {
             b.inc(1);
         }
+    }
+}
+
+/// The text with every control character (C0, DEL, C1: escape sequences, bell, carriage return,
+/// newline) shown escaped as Rust's `{:?}` shows it (`\u{1b}`, `\n`), so that a crafted file
+/// name cannot clear the screen, set the terminal title or hide other lines.
+pub fn terminal_safe(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::terminal_safe;
+
+    #[test]
+    fn issue15_control_characters_are_escaped() {
+        assert_eq!(terminal_safe("x\u{1b}[2J\u{1b}]0;pwned\u{7}.jpg"), "x\\u{1b}[2J\\u{1b}]0;pwned\\u{7}.jpg");
+        assert_eq!(terminal_safe("a\nb\rc\u{9b}d"), "a\\nb\\rc\\u{9b}d");
+        assert_eq!(terminal_safe("café ünïcode.jpg"), "café ünïcode.jpg");
     }
 }

@@ -82,6 +82,9 @@ pub struct BatchReport {
     pub options: crate::Options,
     /// One entry per input, in input order.
     pub files: Vec<FileReport>,
+    /// Files found in input folders that are neither images nor videos (by name and content):
+    /// not processed, listed so that nothing is skipped silently.
+    pub other_files: Vec<String>,
 }
 
 impl BatchReport {

@@ -19,6 +19,7 @@ use image::RgbImage;
 
 use crate::commit::TEMP_PREFIX;
 use crate::decode::video::{missing_tool, parent_dir, probe, Decoder, NutFrame, Tools, VideoInfo};
+use crate::decode::Format;
 use crate::detect::{finest_pass, Detection};
 use crate::encode::video::{scrub_mp4, AudioSource, Encoder};
 use crate::error::{Error, Result};
@@ -64,14 +65,44 @@ pub fn sniff_video(head: &[u8]) -> bool {
     // MPEG-TS
 }
 
-/// Whether an input goes to the video pipeline: a video by content, or (content unknown, e.g.
-/// unreadable or not an image) by extension, so that a broken video fails as a video.
+/// Whether an input goes to the video pipeline: a video by content, an animated GIF or PNG
+/// (every frame is detected and tracked like a video's; the output is an MP4), or (content
+/// unknown, e.g. unreadable or not an image) a video by extension, so that a broken video fails
+/// as a video.
 pub(crate) fn is_video(path: &Path) -> bool {
+    routes_to_video(path, &media_head(path))
+}
+
+/// [`is_video`] on the first bytes of a file (see [`media_head`]).
+#[must_use]
+pub fn routes_to_video(path: &Path, head: &[u8]) -> bool {
+    if sniff_video(head) {
+        return true;
+    }
+    match crate::decode::sniff_source(path, head) {
+        Ok(f @ (Format::Gif | Format::Png)) => crate::decode::is_animated(f, head),
+        Ok(_) => false,
+        Err(_) => has_video_extension(path) && image::guess_format(head).is_err(),
+    }
+}
+
+/// The first bytes of a file, enough to tell its format and route it: 4 KiB, or the whole file
+/// (up to 64 MiB) for a GIF, whose frame count is only known by walking its blocks. Empty when
+/// the file cannot be read (processing it then says why).
+#[must_use]
+pub fn media_head(path: &Path) -> Vec<u8> {
     use std::io::Read;
-    let mut head = [0u8; 512];
-    let n = std::fs::File::open(path).and_then(|mut f| f.read(&mut head)).unwrap_or(0);
-    let head = &head[..n];
-    sniff_video(head) || (has_video_extension(path) && image::guess_format(head).is_err())
+    let Ok(f) = std::fs::File::open(path) else { return Vec::new() };
+    let mut head = Vec::new();
+    let mut f = f.take(4096);
+    if f.read_to_end(&mut head).is_err() {
+        return Vec::new();
+    }
+    if head.starts_with(b"GIF8") {
+        let mut f = f.into_inner().take(64 << 20);
+        let _ = f.read_to_end(&mut head);
+    }
+    head
 }
 
 /// Where a video's output goes: the planned output with the extension `.mp4`.

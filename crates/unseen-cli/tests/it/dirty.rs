@@ -1,5 +1,5 @@
 //! Issue 5, dirty corpus: a generator (this file, run by the test) builds small JPEG, PNG, WebP,
-//! TIFF, MP4, MOV and MKV files with a unique canary in every place identity hides: EXIF IFD0,
+//! TIFF, HEIC, AVIF, GIF (still and animated), MP4, MOV and MKV files with a unique canary in every place identity hides: EXIF IFD0,
 //! ExifIFD, GPS, MakerNote, the IFD1 thumbnail (a JPEG with its own EXIF and comment), XMP,
 //! IPTC/Photoshop IRB, ICC `desc`/`cprt`, COM, APPn segments, a JFXX thumbnail, MPF secondary
 //! images, bytes after EOI (Motion-Photo style); PNG tEXt/zTXt/iTXt/eXIf/tIME/iCCP/private chunks
@@ -9,7 +9,8 @@
 //! attachments, exiftool-written XMP/Keys/UserData. One `unseen` run over the folder must write
 //! every file (or refuse it clearly); no output may hold a canary byte sequence (ASCII, UTF-16LE/BE,
 //! either case) or the canary date, and `exiftool -ee -a -u -G1 -j` on the outputs may list only
-//! the allow-listed structural tags below. Needs ffmpeg and exiftool (installed by .ci/run).
+//! the allow-listed structural tags below. Needs ffmpeg, exiftool and heif-enc (installed by
+//! .ci/run).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -554,6 +555,38 @@ fn make_corpus(dir: &Path, scratch: &Path) -> Vec<String> {
     let mut a = tags(&["XMP-dc:Creator", "Keys:Artist", "UserData:Artist", "ItemList:Artist", "UserData:Make"]);
     a.push("-QuickTime:GPSCoordinates=12.3456, -65.4321, 100".to_owned());
     exiftool_write(&et, &a);
+
+    // HEIC and AVIF (issue 11): heif-enc (Debian's libheif-examples) copies the dirty JPEGs'
+    // EXIF; exiftool adds XMP and more EXIF; the AVIF also has a thumbnail item
+    let heif = |name: &str, from: &str, extra: &[&str], args: Vec<String>| {
+        let p = dir.join(name);
+        run_ok(Command::new("heif-enc").args(["-q", "40"]).args(extra).arg("-o").arg(&p).arg(dir.join(from)));
+        if !args.is_empty() {
+            exiftool_write(&p, &args);
+        }
+    };
+    heif("heic_exif_ifd0.heic", "jpeg_exif_ifd0.jpg", &[], tags(&["XMP-dc:Creator", "XMP-photoshop:City"]));
+    heif("heic_exif_gps.heic", "jpeg_exif_gps.jpg", &["-t", "32"], vec![]);
+    heif("avif_exif_thumbnail.avif", "jpeg_exif_exififd.jpg", &["-A", "-t", "32"], tags(&["XMP-dc:Rights"]));
+    // GIF: a comment extension and XMP (exiftool), still and animated (the video path)
+    run_ok(
+        ffmpeg()
+            .arg("-i")
+            .arg(&astro)
+            .args(["-vf", "crop=200:200:126:18,scale=96:96"])
+            .arg(dir.join("gif_still_comment_xmp.gif")),
+    );
+    exiftool_write(&dir.join("gif_still_comment_xmp.gif"), &tags(&["Comment", "XMP-dc:Creator"]));
+    run_ok(
+        ffmpeg()
+            .arg("-loop")
+            .arg("1")
+            .arg("-i")
+            .arg(&astro)
+            .args(["-vf", "crop=200:200:126+t*40:18,scale=96:96", "-r", "5", "-t", "1"])
+            .arg(dir.join("gif_animated_comment.gif")),
+    );
+    exiftool_write(&dir.join("gif_animated_comment.gif"), &tags(&["Comment", "XMP-dc:Creator"]));
 
     let mut names: Vec<String> =
         std::fs::read_dir(dir).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();

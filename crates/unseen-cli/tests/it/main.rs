@@ -10,6 +10,7 @@ mod exit_codes;
 mod faults;
 mod hostile;
 mod metadata;
+mod phone_folder;
 mod regions;
 mod report;
 mod traces;

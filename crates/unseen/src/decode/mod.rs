@@ -1,7 +1,12 @@
 //! Stage 1: decode. Turns input bytes into upright 8-bit pixels and nothing else: no metadata
 //! survives this stage except the EXIF orientation, which is applied to the pixels and dropped.
 
+mod heif;
 mod image;
 pub mod video;
 
-pub use self::image::{decode_image, sniff_format, DecodedImage, ImageKind};
+pub(crate) use self::image::ftyp_brands;
+pub use self::image::{
+    decode_image, has_raw_extension, is_animated, sniff_format, sniff_source, DecodedImage, Format, ImageKind,
+    RAW_EXTENSIONS,
+};

@@ -23,8 +23,9 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 
-/// Demuxers unseen lets ffmpeg use (MP4/MOV/M4V, Matroska/WebM, AVI, MPEG-TS).
-pub const DEMUXERS: &str = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,mpegts";
+/// Demuxers unseen lets ffmpeg use (MP4/MOV/M4V, Matroska/WebM, AVI, MPEG-TS, and animated GIF
+/// and PNG, which go through the video path).
+pub const DEMUXERS: &str = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,mpegts,gif,apng";
 
 /// Where the ffmpeg and ffprobe programs are: `$UNSEEN_FFMPEG` / `$UNSEEN_FFPROBE`, else found on
 /// `PATH`.
@@ -61,6 +62,21 @@ pub fn file_url(path: &Path) -> OsString {
 #[must_use]
 pub fn input_guard() -> [&'static str; 4] {
     ["-protocol_whitelist", "file", "-format_whitelist", DEMUXERS]
+}
+
+/// `-f apng` for an animated PNG (by its signature), nothing otherwise: ffmpeg's probe prefers
+/// the single-image `png_pipe` demuxer (not on the whitelist) even for animated PNGs.
+#[must_use]
+pub fn forced_demuxer(path: &Path) -> &'static [&'static str] {
+    use std::io::Read;
+    let mut sig = [0u8; 8];
+    let png = std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut sig)).is_ok()
+        && sig == [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
+    if png {
+        &["-f", "apng"]
+    } else {
+        &[]
+    }
 }
 
 /// The error for a missing ffmpeg/ffprobe: one line naming the file.
@@ -203,6 +219,7 @@ pub(crate) fn probe_json(path: &Path, tools: &Tools, extra: &[&str]) -> Result<V
         .args(input_guard())
         .args(["-print_format", "json", "-show_format", "-show_streams", "-show_chapters", "-show_programs"])
         .args(extra)
+        .args(forced_demuxer(path))
         .arg(file_url(path))
         .stdin(Stdio::null())
         .output()
@@ -320,6 +337,7 @@ impl Decoder {
         let mut cmd = Command::new(&tools.ffmpeg);
         cmd.args(["-hide_banner", "-nostdin", "-v", "error", "-xerror"])
             .args(input_guard())
+            .args(forced_demuxer(path))
             .arg("-i")
             .arg(file_url(path))
             .args(["-map", &format!("0:{}", info.stream)])

@@ -37,8 +37,8 @@ pub fn verify_output(
     let limits = Limits { max_pixels: u64::MAX, max_file_bytes: u64::MAX, max_alloc: u64::MAX };
     let decoded =
         decode_image(path, bytes, &limits).map_err(|e| Error::verify(path, format!("output does not decode: {e}")))?;
-    if decoded.kind != kind {
-        return Err(Error::verify(path, format!("output is {:?}, expected {:?}", decoded.kind, kind)));
+    if decoded.format.as_written() != Some(kind) {
+        return Err(Error::verify(path, format!("output is {:?}, expected {:?}", decoded.format, kind)));
     }
     if decoded.rgb.dimensions() != intended.dimensions() {
         return Err(Error::verify(

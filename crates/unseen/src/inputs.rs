@@ -249,11 +249,23 @@ fn walk(root: &Path, dir: &Path, out: Option<&Path>, files: &mut Vec<(PathBuf, P
             continue;
         }
         // a link: what it points to (links to folders are not followed)
-        let target = if ft.is_symlink() { std::fs::metadata(&path).map(|m| m.file_type()).ok() } else { Some(ft) };
-        let Some(target) = target else {
-            c.problems
-                .push((path.clone(), Error::io(&path, "read input", std::io::Error::other("broken symbolic link"))));
-            continue;
+        let target = if ft.is_symlink() { std::fs::metadata(&path).map(|m| m.file_type()) } else { Ok(ft) };
+        let target = match target {
+            Ok(t) => t,
+            // a dangling or looping link named like media is named; any other is an "other file"
+            Err(e) if is_media(&path, &[]) => {
+                let e = if e.kind() == std::io::ErrorKind::NotFound {
+                    std::io::Error::other("broken symbolic link (its target does not exist)")
+                } else {
+                    e
+                };
+                c.problems.push((path.clone(), Error::io(&path, "read input", e)));
+                continue;
+            }
+            Err(_) => {
+                c.others.push(path);
+                continue;
+            }
         };
         if target.is_dir() {
             continue;

@@ -166,9 +166,12 @@ fn issue5_symlink_loops_neither_hang_nor_stop_the_batch() {
     std::os::unix::fs::symlink(&dir, dir.join("loop_to_self")).unwrap();
     std::os::unix::fs::symlink("b.png", dir.join("a.png")).unwrap();
     std::os::unix::fs::symlink("a.png", dir.join("b.png")).unwrap();
-    // folder walk: the folder link is not followed and the looping file links are skipped
-    let out = env.unseen().arg(&dir).assert().code(0);
-    assert!(error_lines(out.get_output()).is_empty(), "{}", stderr(out.get_output()));
+    // folder walk: the folder link is not followed; the looping file links are named (issue 11:
+    // nothing skipped silently) and the good file is written
+    let out = env.unseen().arg(&dir).assert().code(1);
+    let errors = error_lines(out.get_output());
+    assert_eq!(errors.len(), 2, "{}", stderr(out.get_output()));
+    assert!(errors.iter().all(|l| l.contains("symbolic links")), "{errors:?}");
     assert_eq!(env.outputs(), ["good.png"]);
     // named explicitly, a looping link is one error line and the rest goes on
     let out = env.unseen().args(["--overwrite"]).arg(dir.join("a.png")).arg(&good).assert().code(1);

@@ -8,6 +8,7 @@ mod decoding;
 mod detection;
 mod faults;
 mod model;
+mod phone_video;
 mod pixels;
 mod temp_files;
 mod video;

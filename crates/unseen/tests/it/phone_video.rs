@@ -237,7 +237,8 @@ fn issue11_iphone_portrait_mov_comes_out_upright_at_its_displayed_size() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let marker = "drawbox=x=0:y=0:w=30:h=30:color=red:t=fill";
-    let cases: [(&str, (u32, u32), String, &str, [u32; 9], i64, &[&str]); 2] = [
+    type Case<'a> = (&'a str, (u32, u32), String, &'a str, [u32; 9], i64, &'a [&'a str]);
+    let cases: [Case; 2] = [
         (
             "IMG_0002.MOV",
             (180, 320),
@@ -358,8 +359,8 @@ fn issue11_hlg_and_pq_hdr_video_is_tone_mapped_to_sdr_bt709() {
             let got = patch_mean(&frames[2], x, y, 20);
             let exp = patch_mean(&want, x, y, 20);
             let tol = if i == 0 { 24.0 } else { 6.0 };
-            for k in 0..3 {
-                assert!((got[k] - exp[k]).abs() <= tol, "{trc}: patch {i} is {got:?}, the SDR picture's {exp:?}");
+            for (g, e) in got.iter().zip(exp) {
+                assert!((g - e).abs() <= tol, "{trc}: patch {i} is {got:?}, the SDR picture's {exp:?}");
             }
             if i > 0 {
                 let spread =

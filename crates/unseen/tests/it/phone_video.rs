@@ -483,19 +483,25 @@ fn issue11_truncated_and_corrupt_hevc_mov_and_truncated_mkv_fail_before_any_outp
     run_ok(ffmpeg().args(src).args(["-c:v", "libx264", "-preset", "veryfast", "-g", "20"]).arg(&mkv));
     let (mov, fast, mkv) = (std::fs::read(mov).unwrap(), std::fs::read(fast).unwrap(), std::fs::read(mkv).unwrap());
     let mdat = fast.windows(4).position(|w| w == b"mdat").unwrap();
-    let mut corrupt = fast.clone();
-    let mut x = 0x2545_f491_u32;
-    // damaged in transfer: 6000 bytes of the sample data, NAL unit lengths included
-    for b in &mut corrupt[mdat + 3000..mdat + 9000] {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        *b = x as u8;
-    }
-    let cases: [(&str, Vec<u8>, Option<&str>); 4] = [
+    // bytes damaged in transfer (xorshift noise over a range of the sample data)
+    let scramble = |from: usize, to: usize| {
+        let mut c = fast.clone();
+        let mut x = 0x2545_f491_u32;
+        for b in &mut c[mdat + from..mdat + to] {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            *b = x as u8;
+        }
+        c
+    };
+    let cases: [(&str, Vec<u8>, Option<&str>); 5] = [
         ("hevc_truncated_no_moov.mov", mov[..mov.len() / 2].to_vec(), None),
         ("hevc_truncated_data.mov", fast[..fast.len() * 2 / 3].to_vec(), Some("decode")),
-        ("hevc_corrupt.mov", corrupt, Some("decode")),
+        // NAL unit lengths broken: ffmpeg fails on its own
+        ("hevc_corrupt.mov", scramble(3000, 9000), Some("decode")),
+        // only slice data broken: the decoder would hide it, -err_detect explode makes it an error
+        ("hevc_corrupt_slice.mov", scramble(1000, 1600), Some("decode")),
         ("truncated.mkv", mkv[..mkv.len() * 3 / 5].to_vec(), Some("decode")),
     ];
     for (name, data, stage) in cases {

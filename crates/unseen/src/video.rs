@@ -32,7 +32,7 @@ use crate::regions::ManualRegions;
 use crate::report::{FileReport, Status, VideoReport};
 use crate::track::keyframe::{Plan, Scheduler, Thumb};
 use crate::track::{association, Predicted, Tracker};
-use crate::verify::video::{verify_video, Expected, Signature};
+use crate::verify::video::{verify_video, Expected, ExpectedAudio, Signature};
 
 /// File extensions of the videos unseen picks up when walking folders.
 pub const VIDEO_EXTENSIONS: &[&str] = &["mp4", "mov", "m4v", "mkv", "webm", "avi"];
@@ -293,11 +293,14 @@ pub(crate) fn process(
         width: w + w % 2,
         height: h + h % 2,
         frames: stats.frames,
-        end: info.end,
-        max_end: info.container_duration,
+        duration: info.video_duration(),
+        max_duration: info.container_duration,
         fps: info.fps,
         picture: (w, h),
-        audio: audio.is_some(),
+        audio: audio.as_ref().map(|_| ExpectedAudio {
+            offset: info.video_start - info.audio_start.unwrap_or(0.0),
+            duration: info.audio_duration,
+        }),
         forbidden: info.metadata_values.clone(),
     };
     verify_video(path, tmp.path(), &tools, &expected, &stats.signatures)?;

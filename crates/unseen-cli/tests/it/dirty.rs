@@ -555,6 +555,7 @@ fn make_corpus(dir: &Path, scratch: &Path) -> Vec<String> {
     let mut a = tags(&["XMP-dc:Creator", "Keys:Artist", "UserData:Artist", "ItemList:Artist", "UserData:Make"]);
     a.push("-QuickTime:GPSCoordinates=12.3456, -65.4321, 100".to_owned());
     exiftool_write(&et, &a);
+    phone_videos(dir, scratch);
 
     // HEIC and AVIF (issue 11): heif-enc (Debian's libheif-examples) copies the dirty JPEGs'
     // EXIF; exiftool adds XMP and more EXIF; the AVIF also has a thumbnail item
@@ -592,6 +593,65 @@ fn make_corpus(dir: &Path, scratch: &Path) -> Vec<String> {
         std::fs::read_dir(dir).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
     names.sort();
     names
+}
+
+/// Issue 11: videos as phones write them, each with canaries: an iPhone-style HEVC MOV (QuickTime
+/// `keys` make/model/software/location/date, a portrait display matrix, a timecode track, a
+/// titled audio track), 10-bit HLG HEVC, video starting after longer audio behind an edit list,
+/// and a timed-metadata (`mebx`) track.
+fn phone_videos(dir: &Path, scratch: &Path) {
+    let hevc = ["-c:v", "libx265", "-x265-params", "log-level=error", "-tag:v", "hvc1", "-c:a", "aac"];
+    let lavfi = |v: &str, a: &str| ["-f", "lavfi", "-i", v, "-f", "lavfi", "-i", a].map(String::from);
+    let meta = |k: &str, v: String| ["-metadata".to_owned(), format!("{k}={v}")];
+    let mut a: Vec<String> = lavfi("testsrc2=s=192x108:r=10:d=1", "sine=d=1").into();
+    a.extend(hevc.map(String::from));
+    a.extend(["-movflags", "use_metadata_tags", "-timecode", "13:57:19:07"].map(String::from));
+    for k in ["make", "model", "software", "location.name", "content.identifier"] {
+        a.extend(meta(&format!("com.apple.quicktime.{k}"), c(&format!("iphone-{k}"))));
+    }
+    a.extend(meta("com.apple.quicktime.location.ISO6709", "+12.3456-065.4321+100.000/".into()));
+    a.extend(meta("com.apple.quicktime.creationdate", format!("{}T12:34:56+0100", DATE.replace(':', "-"))));
+    a.extend(["-metadata:s:a".to_owned(), format!("title={}", c("iphone-audio-title"))]);
+    let iphone = dir.join("mov_hevc_iphone_keys_portrait_timecode.mov");
+    run_ok(ffmpeg().args(&a).arg(&iphone));
+    // portrait: the display matrix of the first track turns it 90° (as an iPhone's does)
+    let mut b = read(&iphone);
+    let m = b.windows(4).position(|w| w == b"tkhd").unwrap() + 44;
+    for (i, v) in [0u32, 0x0001_0000, 0, 0xFFFF_0000, 0, 0, 0, 0, 0x4000_0000].iter().enumerate() {
+        b[m + 4 * i..m + 4 * i + 4].copy_from_slice(&v.to_be_bytes());
+    }
+    std::fs::write(&iphone, &b).unwrap();
+    // the timecode track becomes a timed-metadata track (ffmpeg cannot write `mebx` itself)
+    let hdlr = b.windows(8).position(|w| w == b"mhlrtmcd").unwrap();
+    b[hdlr + 4..hdlr + 8].copy_from_slice(b"meta");
+    let entry = (0..b.len() - 20).find(|&i| &b[i..i + 4] == b"stsd" && &b[i + 16..i + 20] == b"tmcd").unwrap();
+    b[entry + 16..entry + 20].copy_from_slice(b"mebx");
+    std::fs::write(dir.join("mov_hevc_timed_metadata_mebx.mov"), &b).unwrap();
+
+    let mut a: Vec<String> = lavfi("testsrc2=s=192x108:r=10:d=1", "sine=d=1").into();
+    a.extend(["-vf", "format=yuv420p,zscale=tin=bt709:pin=bt709:min=bt709:t=arib-std-b67:p=bt2020:m=bt2020nc:npl=203,format=yuv420p10le"].map(String::from));
+    a.extend(hevc.map(String::from));
+    a.extend(["-color_primaries", "bt2020", "-color_trc", "arib-std-b67", "-colorspace", "bt2020nc"].map(String::from));
+    a.extend(meta("title", c("hdr-title")));
+    a.extend(["-metadata:s:v".to_owned(), format!("handler_name={}", c("hdr-handler"))]);
+    run_ok(ffmpeg().args(&a).arg(dir.join("mov_hevc_hdr_hlg.mov")));
+
+    let late = scratch.join("late.mov");
+    let mut a: Vec<String> = ["-f", "lavfi", "-i", "sine=d=2.6", "-itsoffset", "0.85"].map(String::from).into();
+    a.extend(["-f", "lavfi", "-i", "testsrc2=s=192x108:r=10:d=1.5", "-map", "1:v", "-map", "0:a"].map(String::from));
+    a.extend(["-c:v", "libx264", "-bf", "2", "-c:a", "aac", "-fps_mode", "passthrough"].map(String::from));
+    a.extend(meta("comment", c("late-comment")));
+    a.extend(meta("creation_time", format!("{}T12:34:56Z", DATE.replace(':', "-"))));
+    run_ok(ffmpeg().args(&a).arg(&late));
+    run_ok(
+        ffmpeg()
+            .args(["-ss", "0.3"])
+            .arg("-i")
+            .arg(&late)
+            .args(["-c", "copy", "-map_metadata", "0"])
+            .args(meta("title", c("edit-list-title")))
+            .arg(dir.join("mov_late_video_edit_list.mov")),
+    );
 }
 
 /// The byte forms searched for: the canary prefix and the date, in ASCII, UTF-16LE and UTF-16BE,

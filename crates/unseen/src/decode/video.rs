@@ -3,7 +3,8 @@
 //! * [`probe`] runs `ffprobe` (JSON) to pick the video stream, the audio stream to keep, and to
 //!   collect every metadata value of the input (the verifier later proves none of them survived).
 //! * [`Decoder`] runs `ffmpeg`, which decodes the chosen video stream, applies the rotation
-//!   (display matrix) so frames are upright, and writes raw `rgb24` frames in a NUT stream on its
+//!   (display matrix) so frames are upright, tone-maps HDR (PQ, HLG) to SDR BT.709
+//!   ([`tone_map_filter`]), and writes raw `rgb24` frames in a NUT stream on its
 //!   stdout. NUT carries every frame's exact timestamp in the stream's own time base, so frame
 //!   rate and timestamps (variable frame rate included) survive unchanged.
 //! * [`NutReader`] splits that stream into frames. The framing bytes (`head`) are kept verbatim
@@ -164,6 +165,9 @@ pub struct VideoInfo {
     pub frames: Option<u64>,
     /// Duration of the video stream, seconds, when the file states it.
     pub duration: Option<f64>,
+    /// When the video stream starts, seconds after the container's start (the decoder's time
+    /// zero; phone clips and edited files often start their video after their audio).
+    pub video_start: f64,
     /// When the video stream ends, seconds after the container's start (the decoder's time
     /// zero): its start plus duration, or Matroska's per-stream `DURATION` tag (an end time).
     pub end: Option<f64>,
@@ -175,6 +179,19 @@ pub struct VideoInfo {
     pub start_time: f64,
     /// The audio stream kept when audio is kept: the default one, else the first.
     pub audio: Option<usize>,
+    /// When that audio stream starts, seconds after the container's start.
+    pub audio_start: Option<f64>,
+    /// How long that audio stream lasts, seconds, when the file states it.
+    pub audio_duration: Option<f64>,
+    /// The video's transfer characteristic as ffprobe names it (`bt709`, `smpte2084` (PQ),
+    /// `arib-std-b67` (HLG), ...), when tagged.
+    pub transfer: Option<String>,
+    /// The video's colour primaries as ffprobe names it (`bt709`, `bt2020`, ...), when tagged.
+    pub primaries: Option<String>,
+    /// The video's colour matrix as ffprobe names it (`bt709`, `bt2020nc`, ...), when tagged.
+    pub matrix: Option<String>,
+    /// The video's range as ffprobe names it (`tv` or `pc`), when tagged.
+    pub range: Option<String>,
     /// Number of audio streams.
     pub audio_streams: usize,
     /// Streams that are always dropped: further video, cover art, subtitles, data, attachments.
@@ -194,11 +211,76 @@ impl VideoInfo {
         }
     }
 
+    /// The HDR transfer of the video (PQ or HLG, as phones record HDR), when it has one: such
+    /// frames are tone-mapped to SDR BT.709 by the decoder (see [`tone_map_filter`]).
+    #[must_use]
+    pub fn hdr(&self) -> Option<Hdr> {
+        match self.transfer.as_deref() {
+            Some("smpte2084") => Some(Hdr::Pq),
+            Some("arib-std-b67") => Some(Hdr::Hlg),
+            _ => None,
+        }
+    }
+
+    /// How long the video stream lasts, from its start to its end, when known.
+    #[must_use]
+    pub fn video_duration(&self) -> Option<f64> {
+        self.end.map(|e| e - self.video_start)
+    }
+
     /// Best estimate of the number of frames (for progress only).
     #[must_use]
     pub fn frames_estimate(&self) -> Option<u64> {
         self.frames.or_else(|| Some((self.duration.or(self.container_duration)? * self.fps?).round() as u64))
     }
+}
+
+/// The HDR transfer functions phones record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hdr {
+    /// SMPTE ST 2084 (perceptual quantiser), HDR10 and Dolby Vision.
+    Pq,
+    /// ARIB STD-B67 (hybrid log-gamma), iPhone HDR video.
+    Hlg,
+}
+
+/// HDR reference white (BT.2408: diffuse white and graphics white at 203 cd/m²): it becomes
+/// linear 1.0 (SDR white) before tone mapping.
+pub const HDR_REFERENCE_WHITE: f64 = 203.0;
+/// The brightest HDR level kept apart from the next (cd/m²): 1000, phones' mastering peak and
+/// HLG's nominal display peak. Brighter levels clip.
+pub const HDR_PEAK: f64 = 1000.0;
+/// Linear level (of reference white) below which tones are kept exactly; above it the mobius
+/// curve rolls highlights up to [`HDR_PEAK`] into the SDR range.
+pub const TONE_MAP_KNEE: f64 = 0.5;
+
+/// The ffmpeg filter that turns PQ or HLG video (BT.2020) into upright SDR BT.709 rgb24, as an
+/// ordinary SDR player shows it: linear light with reference white at 1.0 (zscale, libzimg),
+/// BT.2020 → BT.709 primaries, highlights rolled off (tonemap, mobius, no desaturation), the
+/// BT.709 transfer. Untagged matrix/primaries/range are taken to be BT.2020 (non-constant
+/// luminance) and limited range, as phones write them.
+#[must_use]
+pub fn tone_map_filter(info: &VideoInfo, hdr: Hdr) -> String {
+    let tin = match hdr {
+        Hdr::Pq => "smpte2084",
+        Hdr::Hlg => "arib-std-b67",
+    };
+    let pin = match info.primaries.as_deref() {
+        Some("bt709") => "709",
+        _ => "2020",
+    };
+    let min = match info.matrix.as_deref() {
+        Some("bt709") => "709",
+        Some("bt2020c") => "2020_cl",
+        _ => "2020_ncl",
+    };
+    let rin = if info.range.as_deref() == Some("pc") { "full" } else { "limited" };
+    format!(
+        "zscale=tin={tin}:pin={pin}:min={min}:rin={rin}:t=linear:npl={HDR_REFERENCE_WHITE},format=gbrpf32le,\
+         zscale=p=709,tonemap=tonemap=mobius:param={TONE_MAP_KNEE}:desat=0:peak={:.4},\
+         zscale=t=709:m=709:r=full,format=rgb24",
+        HDR_PEAK / HDR_REFERENCE_WHITE
+    )
 }
 
 /// Runs ffprobe on `path`.
@@ -208,7 +290,53 @@ impl VideoInfo {
 /// [`Error::Decode`] when ffprobe cannot read it.
 pub fn probe(path: &Path, tools: &Tools) -> Result<VideoInfo> {
     let json = probe_json(path, tools, &[])?;
-    parse_probe(path, &json)
+    let info = parse_probe(path, &json)?;
+    if let Some(why) = matroska_truncated(path) {
+        return Err(Error::decode(path, why));
+    }
+    Ok(info)
+}
+
+/// Reads an EBML variable-size integer at `b[*p..]`: (value without the length marker, whether
+/// every value bit is set, i.e. "unknown size"); `keep_marker` for element IDs.
+fn ebml_vint(b: &[u8], p: &mut usize, keep_marker: bool) -> Option<(u64, bool)> {
+    let first = *b.get(*p)?;
+    let len = first.leading_zeros() as usize + 1;
+    if len > 8 || b.len() < *p + len {
+        return None;
+    }
+    let marker = if keep_marker { 0 } else { 0x80u8 >> (len - 1) };
+    let mut v = u64::from(first & !marker);
+    for &x in &b[*p + 1..*p + len] {
+        v = v << 8 | u64::from(x);
+    }
+    *p += len;
+    let all_ones = !keep_marker && v == (1u64 << (7 * len)) - 1;
+    Some((v, all_ones))
+}
+
+/// Why a Matroska/WebM file is cut short, when its Segment states a size that runs past the end
+/// of the file. ffmpeg decodes such a file to its end without an error (it only logs "File
+/// ended prematurely"), so without this the loss would show only at verification, after the
+/// whole encode. Files of unknown segment size (live recordings) are not judged.
+fn matroska_truncated(path: &Path) -> Option<String> {
+    let mut head = Vec::new();
+    let mut f = std::fs::File::open(path).ok()?;
+    let len = f.metadata().ok()?.len();
+    (&mut f).take(4096).read_to_end(&mut head).ok()?;
+    let mut p = 0;
+    if ebml_vint(&head, &mut p, true)?.0 != 0x1A45_DFA3 {
+        return None;
+    }
+    let (header_size, _) = ebml_vint(&head, &mut p, false)?;
+    p = p.checked_add(usize::try_from(header_size).ok()?)?;
+    if ebml_vint(&head, &mut p, true)?.0 != 0x1853_8067 {
+        return None;
+    }
+    let (size, unknown) = ebml_vint(&head, &mut p, false)?;
+    let end = (p as u64).checked_add(size)?;
+    (!unknown && end > len)
+        .then(|| format!("the file is truncated: its Matroska segment ends at byte {end}, the file at {len}"))
 }
 
 /// Runs ffprobe with `-show_format -show_streams -show_chapters -show_programs` (plus `extra`)
@@ -295,6 +423,15 @@ pub fn parse_probe(path: &Path, json: &Value) -> Result<VideoInfo> {
         collect_tags(c, &mut metadata_values);
     }
     let start_time = format.get("start_time").and_then(num).unwrap_or(0.0);
+    // when a stream starts and ends, seconds after the container's start: its start plus its
+    // duration, or Matroska's per-stream `DURATION` tag (an end time)
+    let start_of = |s: &Value| s.get("start_time").and_then(num).unwrap_or(start_time) - start_time;
+    let end_of = |s: &Value| match s.get("duration").and_then(num) {
+        Some(d) => Some(start_of(s) + d),
+        None => s.pointer("/tags/DURATION").and_then(Value::as_str).and_then(hms).map(|e| e - start_time),
+    };
+    let video_start = start_of(video);
+    let text = |k| video.get(k).and_then(Value::as_str).filter(|v| !v.is_empty() && *v != "unknown").map(str::to_owned);
     let dim = |k| video.get(k).and_then(Value::as_u64).and_then(|v| u32::try_from(v).ok()).unwrap_or(0);
     Ok(VideoInfo {
         stream: index(video).unwrap_or(0),
@@ -304,15 +441,19 @@ pub fn parse_probe(path: &Path, json: &Value) -> Result<VideoInfo> {
         rotation,
         frames: video.get("nb_frames").and_then(num).map(|f| f as u64).filter(|&f| f > 0),
         duration: video.get("duration").and_then(num),
-        end: match video.get("duration").and_then(num) {
-            Some(d) => Some(video.get("start_time").and_then(num).unwrap_or(start_time) + d - start_time),
-            None => video.pointer("/tags/DURATION").and_then(Value::as_str).and_then(hms).map(|e| e - start_time),
-        },
+        video_start,
+        end: end_of(video),
         container_duration: format.get("duration").and_then(num),
         fps: rate(video.get("avg_frame_rate").unwrap_or(&Value::Null))
             .or_else(|| rate(video.get("r_frame_rate").unwrap_or(&Value::Null))),
         start_time,
         audio: default_audio.and_then(|s| index(s)),
+        audio_start: default_audio.map(|s| start_of(s)),
+        audio_duration: default_audio.and_then(|s| Some(end_of(s)? - start_of(s))),
+        transfer: text("color_transfer"),
+        primaries: text("color_primaries"),
+        matrix: text("color_space"),
+        range: text("color_range"),
         audio_streams: audio.len(),
         dropped_streams: streams.len() - 1 - audio.len(),
         metadata_values,
@@ -328,20 +469,24 @@ pub struct Decoder {
 
 impl Decoder {
     /// Starts ffmpeg on `path`, decoding stream `info.stream`. Any decoding error stops ffmpeg
-    /// (`-xerror`), so a damaged file fails instead of silently losing frames.
+    /// (`-xerror`), so a damaged file fails instead of silently losing frames; errors the decoder
+    /// could conceal count too (`-err_detect explode`: corrupt HEVC otherwise decodes "fine").
     ///
     /// # Errors
     /// [`Error::Unsupported`] when ffmpeg is missing, [`Error::Decode`] when its output is not
     /// the expected stream.
     pub fn start(path: &Path, info: &VideoInfo, tools: &Tools) -> Result<Decoder> {
         let mut cmd = Command::new(&tools.ffmpeg);
-        cmd.args(["-hide_banner", "-nostdin", "-v", "error", "-xerror"])
+        cmd.args(["-hide_banner", "-nostdin", "-v", "error", "-xerror", "-err_detect", "explode"])
             .args(input_guard())
             .args(forced_demuxer(path))
             .arg("-i")
             .arg(file_url(path))
-            .args(["-map", &format!("0:{}", info.stream)])
-            .args(["-fps_mode", "passthrough", "-enc_time_base:v", "-1", "-c:v", "rawvideo", "-pix_fmt", "rgb24"])
+            .args(["-map", &format!("0:{}", info.stream)]);
+        if let Some(hdr) = info.hdr() {
+            cmd.args(["-vf", &tone_map_filter(info, hdr)]);
+        }
+        cmd.args(["-fps_mode", "passthrough", "-enc_time_base:v", "-1", "-c:v", "rawvideo", "-pix_fmt", "rgb24"])
             .args(["-map_metadata", "-1", "-map_chapters", "-1", "-fflags", "+bitexact", "-f", "nut", "pipe:1"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped());
@@ -806,11 +951,56 @@ mod tests {
         assert_eq!(info.start_time, 0.5);
         assert_eq!(info.duration, Some(10.0));
         assert_eq!(info.end, Some(10.0), "no start time of its own: starts with the container");
+        assert_eq!((info.video_start, info.audio_start, info.audio_duration), (0.0, Some(0.0), None));
+        assert_eq!(info.hdr(), None);
         assert_eq!(hms("00:01:02.500000000"), Some(62.5));
         assert_eq!(hms("1.5"), None);
         assert_eq!(info.metadata_values, vec!["+1+2/", "a", "c"]);
         let none: Value = serde_json::from_str(r#"{"streams": [{"index": 0, "codec_type": "audio"}]}"#).unwrap();
         assert!(matches!(parse_probe(Path::new("x.m4a"), &none), Err(Error::Unsupported { .. })));
+    }
+
+    #[test]
+    fn probe_reads_each_streams_timing_and_the_hdr_tags() {
+        // issue 11: video from 0.866 s for 9.2 s, audio from 0 for 10.82 s; iPhone HLG tags
+        let json = serde_json::json!({"format": {"start_time": "0.000000", "duration": "10.820000"}, "streams": [
+            {"index": 0, "codec_type": "video", "start_time": "0.866016", "duration": "9.200000",
+             "color_transfer": "arib-std-b67", "color_primaries": "bt2020", "color_space": "bt2020nc",
+             "color_range": "tv"},
+            {"index": 1, "codec_type": "audio", "start_time": "0.000000", "duration": "10.820000"}]});
+        let info = parse_probe(Path::new("x.mov"), &json).unwrap();
+        assert_eq!(info.video_start, 0.866016);
+        assert!((info.video_duration().unwrap() - 9.2).abs() < 1e-9);
+        assert_eq!((info.audio_start, info.audio_duration), (Some(0.0), Some(10.82)));
+        assert_eq!(info.hdr(), Some(Hdr::Hlg));
+        let f = tone_map_filter(&info, Hdr::Hlg);
+        assert!(f.starts_with("zscale=tin=arib-std-b67:pin=2020:min=2020_ncl:rin=limited:t=linear:npl=203,"), "{f}");
+        assert!(
+            f.contains("tonemap=tonemap=mobius:param=0.5:desat=0:peak=4.9261,") && f.ends_with("format=rgb24"),
+            "{f}"
+        );
+    }
+
+    #[test]
+    fn a_matroska_segment_running_past_the_file_is_truncated() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("v.mkv");
+        let mut b = vec![0x1A, 0x45, 0xDF, 0xA3, 0x84, 0x42, 0x86, 0x81, 0x01];
+        b.extend_from_slice(&[0x18, 0x53, 0x80, 0x67, 0x01, 0, 0, 0, 0, 0, 0, 0x10]);
+        let whole = b.len() as u64 + 16;
+        b.extend_from_slice(&[0xEC; 10]);
+        std::fs::write(&p, &b).unwrap();
+        let why = matroska_truncated(&p).expect("6 bytes missing");
+        assert!(why.contains(&format!("ends at byte {whole}")), "{why}");
+        b.extend_from_slice(&[0xEC; 6]);
+        std::fs::write(&p, &b).unwrap();
+        assert_eq!(matroska_truncated(&p), None, "complete");
+        b[13..21].copy_from_slice(&[0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]);
+        b.truncate(30);
+        std::fs::write(&p, &b).unwrap();
+        assert_eq!(matroska_truncated(&p), None, "unknown size: not judged");
+        std::fs::write(&p, b"\0\0\0\x18ftypisom").unwrap();
+        assert_eq!(matroska_truncated(&p), None, "not Matroska");
     }
 
     #[test]

@@ -6,7 +6,9 @@
 //!    the last box.
 //! 2. **Probe.** ffprobe sees exactly one H.264 stream of the intended size and, when audio is
 //!    kept, one AAC stream; no chapters, programs, side data (rotation), or tags outside
-//!    [`check_probe`]'s allow-list; as many frames as were encoded; the input's duration.
+//!    [`check_probe`]'s allow-list; tagged SDR BT.709 8-bit 4:2:0; as many frames as were
+//!    encoded; the timing rules of [`Expected`] (the input's video and audio streams, not its
+//!    container).
 //! 3. **Bytes.** No metadata value of the input (title, location, comments, …) and no encoder
 //!    string appears anywhere in the file ([`scan`]).
 //! 4. **Pixels.** The output is decoded again and every frame's coarse signature (block means)
@@ -28,6 +30,19 @@ const OWN_VALUES: &[&str] = &["VideoHandler", "SoundHandler", "[0][0][0][0]", "i
 pub const MIN_NEEDLE: usize = 6;
 
 /// What the verifier expects of an output.
+///
+/// **Timing rules.** Streams are compared with the input's streams, never with the input's
+/// container (whose duration covers its longest stream: phones and editors start and end video
+/// and audio apart):
+/// * the video has exactly the frames that were encoded;
+/// * it lasts as long as the input's video stream (start to end) within [`duration_tolerance`]
+///   (three frames, at least 0.2 s: an edit list may cut into a frame, and each muxer guesses
+///   the last frame's duration), and never longer than the whole input;
+/// * without audio, it starts the file (at 0 within that tolerance): the time before the input's
+///   first frame held no picture;
+/// * with audio, the written video starts as much after (or before) the written audio as in the
+///   input, within [`SYNC_TOLERANCE`], and the audio lasts as long as the input's within
+///   [`AUDIO_TOLERANCE`].
 #[derive(Debug, Clone)]
 pub struct Expected {
     /// Frame width as encoded (even).
@@ -36,18 +51,43 @@ pub struct Expected {
     pub height: u32,
     /// Number of frames encoded.
     pub frames: u64,
-    /// When the input's video ends (seconds from the start of the input), when known.
-    pub end: Option<f64>,
-    /// Duration of the whole input, seconds, when known: the video cannot end later.
-    pub max_end: Option<f64>,
+    /// How long the input's video stream lasts (its start to its end), seconds, when known.
+    pub duration: Option<f64>,
+    /// Duration of the whole input, seconds, when known: the video cannot last longer.
+    pub max_duration: Option<f64>,
     /// Input frame rate, when known (sets the duration tolerance).
     pub fps: Option<f64>,
     /// The picture inside the encoded frame (width, height): smaller by one when padded to even.
     pub picture: (u32, u32),
-    /// Whether an audio stream was kept.
-    pub audio: bool,
+    /// The audio stream kept, if any.
+    pub audio: Option<ExpectedAudio>,
     /// Strings that must not appear in the file.
     pub forbidden: Vec<String>,
+}
+
+/// What the verifier expects of the kept audio stream.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ExpectedAudio {
+    /// The input's video start minus its audio start, seconds.
+    pub offset: f64,
+    /// How long the input's audio stream lasts, seconds, when known.
+    pub duration: Option<f64>,
+}
+
+/// Largest difference (seconds) between the input's and the output's offset of video to audio:
+/// 50 ms, below what viewers notice (ITU-R BT.1359: sound 45 ms early) and above the rounding
+/// of AAC's priming samples.
+pub const SYNC_TOLERANCE: f64 = 0.05;
+/// Largest difference (seconds) between the input's and the output's audio duration: a few AAC
+/// frames (1024 samples each) of padding from re-encoding.
+pub const AUDIO_TOLERANCE: f64 = 0.1;
+
+/// Largest difference (seconds) between the input's and the output's video duration, and of the
+/// output's video start from 0 (without audio): three frames at the input's frame rate (10 fps
+/// when unknown), at least 0.2 s.
+#[must_use]
+pub fn duration_tolerance(fps: Option<f64>) -> f64 {
+    (3.0 / fps.filter(|f| *f > 0.0).unwrap_or(10.0)).max(0.2)
 }
 
 /// Side of the grid of block means that summarises a frame.
@@ -295,7 +335,7 @@ pub fn check_probe(json: &Value, exp: &Expected) -> std::result::Result<(), Stri
     }
     let empty = Vec::new();
     let streams = json.get("streams").and_then(Value::as_array).unwrap_or(&empty);
-    let want = 1 + usize::from(exp.audio);
+    let want = 1 + usize::from(exp.audio.is_some());
     if streams.len() != want {
         return Err(format!("output has {} streams, expected {want}", streams.len()));
     }
@@ -326,17 +366,57 @@ pub fn check_probe(json: &Value, exp: &Expected) -> std::result::Result<(), Stri
             return Err(format!("video has {key}={n:?}, expected {} frames", exp.frames));
         }
     }
-    let got = v.get("duration").and_then(num).ok_or("video has no duration")?
-        + v.get("start_time").and_then(num).unwrap_or(0.0);
-    let tol = (3.0 / exp.fps.unwrap_or(10.0)).max(0.2);
-    if let Some(want) = exp.end {
-        if (got - want).abs() > tol {
-            return Err(format!("video ends at {got:.3} s, the input's at {want:.3} s"));
+    for (key, want) in [("color_space", "bt709"), ("color_primaries", "bt709"), ("color_transfer", "bt709")] {
+        let got = v.get(key).and_then(Value::as_str);
+        if got != Some(want) {
+            return Err(format!("video has {key}={got:?}, expected {want} (SDR, as every player shows it)"));
         }
     }
-    if let Some(max) = exp.max_end {
-        if got > max + tol {
-            return Err(format!("video ends at {got:.3} s, after the whole input ({max:.3} s)"));
+    for (key, want) in [("pix_fmt", "yuv420p"), ("color_range", "tv")] {
+        let got = v.get(key).and_then(Value::as_str);
+        if got != Some(want) {
+            return Err(format!("video has {key}={got:?}, expected {want}"));
+        }
+    }
+    check_timing(streams, exp)
+}
+
+/// The timing rules of [`Expected`] on the output's streams (video first, then audio).
+fn check_timing(streams: &[Value], exp: &Expected) -> std::result::Result<(), String> {
+    let time = |s: &Value, k: &str| s.get(k).and_then(num);
+    let v = &streams[0];
+    let start = time(v, "start_time").ok_or("video has no start time")?;
+    let duration = time(v, "duration").ok_or("video has no duration")?;
+    let tol = duration_tolerance(exp.fps);
+    if let Some(want) = exp.duration {
+        if (duration - want).abs() > tol {
+            return Err(format!("video lasts {duration:.3} s, the input's video {want:.3} s"));
+        }
+    }
+    if let Some(max) = exp.max_duration {
+        if duration > max + tol {
+            return Err(format!("video lasts {duration:.3} s, longer than the whole input ({max:.3} s)"));
+        }
+    }
+    let Some(audio) = exp.audio else {
+        if start.abs() > tol {
+            return Err(format!("video starts at {start:.3} s, expected at the start of the file"));
+        }
+        return Ok(());
+    };
+    let a = &streams[1];
+    let a_start = time(a, "start_time").ok_or("audio has no start time")?;
+    let offset = start - a_start;
+    if (offset - audio.offset).abs() > SYNC_TOLERANCE {
+        return Err(format!(
+            "video starts {offset:.3} s after the audio, {:.3} s in the input (out of sync)",
+            audio.offset
+        ));
+    }
+    if let Some(want) = audio.duration {
+        let got = time(a, "duration").ok_or("audio has no duration")?;
+        if (got - want).abs() > AUDIO_TOLERANCE {
+            return Err(format!("audio lasts {got:.3} s, the input's audio {want:.3} s"));
         }
     }
     Ok(())
@@ -399,11 +479,11 @@ mod tests {
             width: 320,
             height: 240,
             frames: 50,
-            end: Some(2.0),
-            max_end: Some(2.1),
+            duration: Some(2.0),
+            max_duration: Some(2.1),
             fps: Some(25.0),
             picture: (320, 240),
-            audio: false,
+            audio: None,
             forbidden: vec![],
         }
     }
@@ -414,7 +494,9 @@ mod tests {
                  "tags": {{"major_brand": "isom", "minor_version": "512", "compatible_brands": "isomiso2avc1mp41"{extra_format_tags}}}}},
                "chapters": [], "programs": [],
                "streams": [{{"codec_type": "video", "codec_name": "h264", "width": 320, "height": 240,
-                 "nb_frames": "50", "nb_read_packets": "50", "duration": "2.000000",
+                 "nb_frames": "50", "nb_read_packets": "50", "start_time": "0.000000", "duration": "2.000000",
+                 "pix_fmt": "yuv420p", "color_range": "tv", "color_space": "bt709", "color_transfer": "bt709",
+                 "color_primaries": "bt709",
                  "tags": {{"language": "und", "handler_name": "VideoHandler", "vendor_id": "[0][0][0][0]"}}{stream_extra}}}]}}"#
         ))
         .unwrap()
@@ -427,12 +509,54 @@ mod tests {
         assert!(check_probe(&probe("", r#", "side_data_list": [{"rotation": 90}]"#), &expected()).is_err());
         let short = Expected { frames: 49, ..expected() };
         assert!(check_probe(&probe("", ""), &short).is_err());
-        let long = Expected { end: Some(3.0), ..expected() };
+        let long = Expected { duration: Some(3.0), ..expected() };
         assert!(check_probe(&probe("", ""), &long).is_err());
-        let short_input = Expected { end: None, max_end: Some(1.0), ..expected() };
+        let short_input = Expected { duration: None, max_duration: Some(1.0), ..expected() };
         assert!(check_probe(&probe("", ""), &short_input).is_err());
-        let with_audio = Expected { audio: true, ..expected() };
+        let with_audio = Expected { audio: Some(ExpectedAudio { offset: 0.0, duration: None }), ..expected() };
         assert!(check_probe(&probe("", ""), &with_audio).is_err());
+        // HDR or untagged colour would look wrong in an ordinary player
+        let pq = probe("", "").to_string().replace(r#""color_transfer":"bt709""#, r#""color_transfer":"smpte2084""#);
+        let e = check_probe(&serde_json::from_str(&pq).unwrap(), &expected()).unwrap_err();
+        assert!(e.contains("color_transfer"), "{e}");
+    }
+
+    fn with_audio(video_start: &str, audio_start: &str, audio_duration: &str) -> Value {
+        let mut v = probe("", "");
+        v["streams"][0]["start_time"] = Value::from(video_start);
+        v["streams"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({"codec_type": "audio", "codec_name": "aac", "start_time": audio_start,
+                "duration": audio_duration, "tags": {"language": "und", "handler_name": "SoundHandler"}}));
+        v
+    }
+
+    #[test]
+    fn timing_compares_streams_not_the_container() {
+        // issue 11: video from 0.85 s, audio from 0 running 0.8 s past the video's end. Dropped
+        // audio: the video alone, from 0, as long as the input's video (not the container).
+        let late = Expected { duration: Some(2.0), max_duration: Some(3.65), ..expected() };
+        check_probe(&probe("", ""), &late).unwrap();
+        let e = check_probe(&probe("", ""), &Expected { duration: Some(2.85), ..late.clone() }).unwrap_err();
+        assert!(e.contains("lasts 2.000 s, the input's video 2.850 s"), "{e}");
+        let mut shifted = probe("", "");
+        shifted["streams"][0]["start_time"] = Value::from("0.850000");
+        let e = check_probe(&shifted, &late).unwrap_err();
+        assert!(e.contains("starts at 0.850 s"), "{e}");
+        // kept audio: the offset and the audio's length are the input's
+        let audio = ExpectedAudio { offset: 0.85, duration: Some(3.65) };
+        let keep = Expected { audio: Some(audio), ..late.clone() };
+        check_probe(&with_audio("0.850000", "0.000000", "3.640000"), &keep).unwrap();
+        check_probe(&with_audio("0.871000", "0.021000", "3.690000"), &keep).unwrap();
+        let e = check_probe(&with_audio("0.000000", "0.000000", "3.640000"), &keep).unwrap_err();
+        assert!(e.contains("out of sync"), "{e}");
+        let e = check_probe(&with_audio("0.850000", "0.000000", "2.850000"), &keep).unwrap_err();
+        assert!(e.contains("audio lasts 2.850 s"), "{e}");
+        // tolerances: three frames, at least 0.2 s
+        assert!((duration_tolerance(Some(25.0)) - 0.2).abs() < 1e-9);
+        assert!((duration_tolerance(Some(10.0)) - 0.3).abs() < 1e-9);
+        assert!((duration_tolerance(None) - 0.3).abs() < 1e-9);
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod detection;
 mod faults;
 mod model;
 mod phone_formats;
+mod phone_video;
 mod pixels;
 mod temp_files;
 mod video;

@@ -23,19 +23,19 @@ fn testdata(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata").join(rel)
 }
 
-fn run_ok(cmd: &mut Command) -> Vec<u8> {
+pub(crate) fn run_ok(cmd: &mut Command) -> Vec<u8> {
     let out = cmd.stdin(Stdio::null()).output().unwrap_or_else(|e| panic!("{cmd:?}: {e} (is ffmpeg installed?)"));
     assert!(out.status.success(), "{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     out.stdout
 }
 
-fn ffmpeg() -> Command {
+pub(crate) fn ffmpeg() -> Command {
     let mut c = Command::new("ffmpeg");
     c.args(["-hide_banner", "-v", "error", "-y"]);
     c
 }
 
-fn ffprobe(path: &Path) -> Value {
+pub(crate) fn ffprobe(path: &Path) -> Value {
     let out = run_ok(
         Command::new("ffprobe")
             .args(["-v", "error", "-print_format", "json", "-show_format", "-show_streams", "-show_chapters"])
@@ -46,7 +46,7 @@ fn ffprobe(path: &Path) -> Value {
 
 /// Encodes frames (all the same size) into an H.264 MP4 at `fps`, near-lossless; `extra` goes
 /// before the output name.
-fn encode(frames: &[RgbImage], fps: u32, out: &Path, extra: &[&str]) {
+pub(crate) fn encode(frames: &[RgbImage], fps: u32, out: &Path, extra: &[&str]) {
     let (w, h) = frames[0].dimensions();
     let mut child = ffmpeg()
         .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", &format!("{w}x{h}"), "-framerate", &fps.to_string()])
@@ -68,7 +68,7 @@ fn encode(frames: &[RgbImage], fps: u32, out: &Path, extra: &[&str]) {
 }
 
 /// Decodes a video with ffmpeg (rotation applied) into rgb24 frames.
-fn decode(path: &Path) -> Vec<RgbImage> {
+pub(crate) fn decode(path: &Path) -> Vec<RgbImage> {
     let info = ffprobe(path);
     let v = info["streams"].as_array().unwrap().iter().find(|s| s["codec_type"] == "video").unwrap();
     let (mut w, mut h) = (v["width"].as_u64().unwrap() as u32, v["height"].as_u64().unwrap() as u32);
@@ -95,30 +95,30 @@ fn decode(path: &Path) -> Vec<RgbImage> {
     raw.chunks(n).map(|c| RgbImage::from_raw(w, h, c.to_vec()).unwrap()).collect()
 }
 
-fn pipeline_with(options: Options) -> Pipeline {
+pub(crate) fn pipeline_with(options: Options) -> Pipeline {
     Pipeline::new(Options { noise_seed: Some(SEED), ..options }).expect("pipeline")
 }
 
 /// One shared pipeline with the default options (model loaded once).
-fn default_pipeline() -> &'static Pipeline {
+pub(crate) fn default_pipeline() -> &'static Pipeline {
     static P: OnceLock<Pipeline> = OnceLock::new();
     P.get_or_init(|| pipeline_with(Options::default()))
 }
 
-fn job(input: &Path, out_dir: &Path) -> Job {
+pub(crate) fn job(input: &Path, out_dir: &Path) -> Job {
     let name = input.file_name().unwrap();
     Job { input: input.to_path_buf(), output: out_dir.join(name), names: vec![name.to_string_lossy().into_owned()] }
 }
 
-fn run(p: &Pipeline, input: &Path, out_dir: &Path) -> FileReport {
+pub(crate) fn run(p: &Pipeline, input: &Path, out_dir: &Path) -> FileReport {
     p.run_job(&job(input, out_dir))
 }
 
-fn files_in(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn files_in(dir: &Path) -> Vec<PathBuf> {
     std::fs::read_dir(dir).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default()
 }
 
-fn streams(v: &Value) -> Vec<&Value> {
+pub(crate) fn streams(v: &Value) -> Vec<&Value> {
     v["streams"].as_array().unwrap().iter().collect()
 }
 
@@ -403,11 +403,15 @@ fn issue4_default_blur_replaces_the_face_with_fresh_noise_each_frame() {
 
 /// Sets the display matrix of the first track (the video) of an MP4 to a 90° rotation.
 fn rotate_first_track(path: &Path) {
+    set_display_matrix(path, [0, 0x0001_0000, 0, 0xFFFF_0000, 0, 0, 0, 0, 0x4000_0000]);
+}
+
+/// Sets the display matrix (tkhd, 16.16 and 2.30 fixed point) of the first track of an MP4/MOV.
+pub(crate) fn set_display_matrix(path: &Path, matrix: [u32; 9]) {
     let mut b = std::fs::read(path).unwrap();
     let at = b.windows(4).position(|w| w == b"tkhd").expect("tkhd") - 4;
     assert_eq!(b[at + 8], 0, "tkhd version 0");
     let m = at + 48; // size, type, version/flags, 5×u32, 8 reserved, 4×u16
-    let matrix: [u32; 9] = [0, 0x0001_0000, 0, 0xFFFF_0000, 0, 0, 0, 0, 0x4000_0000];
     for (i, v) in matrix.iter().enumerate() {
         b[m + 4 * i..m + 4 * i + 4].copy_from_slice(&v.to_be_bytes());
     }
@@ -579,7 +583,7 @@ fn issue4_audio_is_kept_reencoded_or_dropped_and_silent_clips_work() {
     assert_eq!(streams(&ffprobe(&d.join("silent/silent.mp4"))).len(), 1);
 }
 
-fn start_times(path: &Path) -> (f64, f64) {
+pub(crate) fn start_times(path: &Path) -> (f64, f64) {
     let v = ffprobe(path);
     let start = |kind: &str| {
         let s = streams(&v).into_iter().find(|s| s["codec_type"] == kind).unwrap().clone();
@@ -611,7 +615,7 @@ fn issue4_late_video_keeps_its_offset_to_the_audio_and_longer_audio_is_fine() {
 
 // ---- timestamps and sizes ------------------------------------------------------------------------
 
-fn packet_times(path: &Path) -> Vec<f64> {
+pub(crate) fn packet_times(path: &Path) -> Vec<f64> {
     let out = run_ok(
         Command::new("ffprobe")
             .args(["-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time", "-of", "csv=p=0"])

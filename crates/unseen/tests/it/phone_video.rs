@@ -466,7 +466,7 @@ fn issue11_live_photo_pair_gives_two_outputs_kept_apart() {
     written.sort();
     assert_eq!(written, ["IMG_0001.jpg", "IMG_0001.mp4"]);
     assert_eq!(decode(&out.join("IMG_0001.mp4")).len(), 10);
-    assert!(image::open(out.join("IMG_0001.JPG")).is_ok());
+    assert!(image::open(out.join("IMG_0001.jpg")).is_ok());
 }
 
 // ---- damaged phone files -------------------------------------------------------------------------

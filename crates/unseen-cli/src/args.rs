@@ -23,9 +23,28 @@ pub struct Cli {
 pub enum Command {
     /// Measure detection recall on an annotated WIDER FACE folder.
     Eval(crate::eval_cmd::EvalArgs),
+    /// Review detections in a local web page, fix misses and false alarms, and publish. Decisions
+    /// are saved after every change to a file in the --regions format (default:
+    /// unseen-review.json beside the output folder, or --regions FILE), which
+    /// `unseen --regions FILE INPUT...` reproduces without the page.
+    Review(ReviewArgs),
 }
 
 #[derive(Debug, clap::Args)]
+pub struct ReviewArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+
+    /// Port on 127.0.0.1 (default: a free one). The server never listens on other interfaces.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub port: u16,
+
+    /// Do not open a browser; only print the address.
+    #[arg(long)]
+    pub no_open: bool,
+}
+
+#[derive(Debug, Clone, clap::Args)]
 pub struct RunArgs {
     /// Image or video files, or folders (searched recursively), to anonymise. Originals are never
     /// modified. Videos (mp4 mov m4v mkv webm avi) need ffmpeg and are written as .mp4.
@@ -182,6 +201,41 @@ pub fn cpus() -> usize {
 }
 
 impl RunArgs {
+    /// The detection and obscuring flags that differ from their defaults, as command-line words
+    /// (for the command that reproduces a review's outputs).
+    pub fn option_flags(&self) -> Vec<String> {
+        let d = Cli::parse_from(["unseen"]).run;
+        let mut out = Vec::new();
+        let mut flag = |name: &str, v: String, default: String| {
+            if v != default {
+                out.push(format!("--{name}"));
+                out.push(v);
+            }
+        };
+        let lower = |v: &dyn std::fmt::Debug| format!("{v:?}").to_lowercase();
+        flag("mode", lower(&self.mode), lower(&d.mode));
+        flag("shape", lower(&self.shape), lower(&d.shape));
+        flag("grid", self.grid.to_string(), d.grid.to_string());
+        flag("noise", self.noise.to_string(), d.noise.to_string());
+        flag("margin", self.margin.to_string(), d.margin.to_string());
+        flag("preset", lower(&self.preset), lower(&d.preset));
+        flag("backend", lower(&self.backend), lower(&d.backend));
+        flag("max-pixels", self.max_pixels.to_string(), d.max_pixels.to_string());
+        flag("jpeg-quality", self.jpeg_quality.to_string(), d.jpeg_quality.to_string());
+        flag("audio", lower(&self.audio), lower(&d.audio));
+        flag("extend", self.extend.to_string(), d.extend.to_string());
+        if let Some(t) = self.threshold {
+            flag("threshold", t.to_string(), String::new());
+        }
+        if let Some(k) = self.keyframe_interval {
+            flag("keyframe-interval", k.to_string(), String::new());
+        }
+        if self.weak {
+            out.push("--weak".into());
+        }
+        out
+    }
+
     /// Builds the library options; reads the regions file.
     pub fn to_options(&self) -> anyhow::Result<Options> {
         let preset: Preset = self.preset.into();

@@ -15,7 +15,7 @@ use unseen::inputs::collect;
 use unseen::report::{BatchReport, FileReport, Status};
 use unseen::{Fault, Pipeline};
 
-use crate::args::{cpus, Cli, Command, RunArgs};
+use crate::args::{cpus, Cli, Command, ReviewArgs, RunArgs};
 use crate::progress::CliReporter;
 
 /// mimalloc keeps freed pages for reuse: with glibc's allocator, tract's large per-inference
@@ -36,6 +36,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Some(Command::Eval(a)) => eval_cmd::run(a),
+        Some(Command::Review(a)) => review(a),
         None => run(&cli.run),
     };
     match result {
@@ -121,6 +122,60 @@ fn run(args: &RunArgs) -> anyhow::Result<Exit> {
         audio_note(&report.files);
     }
     Ok(if failed > 0 { Exit::Failure } else { Exit::Success })
+}
+
+/// `unseen review`: serves the review page until the process is stopped (Ctrl-C loses nothing:
+/// every decision is already saved).
+fn review(args: &ReviewArgs) -> anyhow::Result<Exit> {
+    let run = &args.run;
+    if run.inputs.is_empty() {
+        anyhow::bail!("no input given (try `unseen review --help`)");
+    }
+    let sidecar = run.regions.clone().unwrap_or_else(|| unseen_review::Config::default_sidecar(&run.out));
+    // the decisions file is the server's to read and write; the options come from the same function
+    let options = RunArgs { regions: None, ..run.clone() }.to_options()?;
+    if options.is_weak() {
+        eprintln!("unseen: warning: these settings do not obscure irreversibly (see --mode, --grid)");
+    }
+    let mut pipeline = Pipeline::new(options).context("loading the detector")?;
+    if let Some(f) = std::env::var("UNSEEN_TEST_FAULT").ok().as_deref().and_then(Fault::parse) {
+        pipeline.inject_fault(Some(f));
+    }
+    let config = unseen_review::Config {
+        inputs: run.inputs.clone(),
+        out: run.out.clone(),
+        sidecar: sidecar.clone(),
+        port: args.port,
+        cli_flags: run.option_flags(),
+    };
+    let server = unseen_review::Server::bind(config, pipeline).context("starting the review server")?;
+    let url = server.url();
+    println!("unseen review: open {url}");
+    eprintln!(
+        "unseen review: decisions are saved to {} after every change; outputs go to {}; Ctrl-C stops the server",
+        sidecar.display(),
+        run.out.display()
+    );
+    std::io::stdout().flush()?;
+    if !args.no_open {
+        open_browser(&url);
+    }
+    server.run()?;
+    Ok(Exit::Success)
+}
+
+/// Opens the default browser when there is one; never fails.
+fn open_browser(url: &str) {
+    use std::process::Stdio;
+    if let Ok(mut child) = std::process::Command::new("xdg-open")
+        .arg(url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+    {
+        std::thread::spawn(move || child.wait());
+    }
 }
 
 /// ", 3 face tracks in 2 videos" when videos were written, else "".

@@ -5,7 +5,9 @@
 //!
 //! The stages, one module each, run in this order:
 //! [`decode`] → [`detect`] → [`obscure`] → [`encode`] → [`verify`] → [`commit`].
-//! [`Pipeline`] strings them together; the CLI (`unseen`) is a thin layer over it.
+//! [`Pipeline`] strings them together; the CLI (`unseen`) is a thin layer over it. Between
+//! detection and rendering sits the [`plan`]: what was detected, what a person decided, and
+//! from those the exact regions to obscure.
 //!
 //! Videos take the same path frame by frame through ffmpeg pipes, with [`track`] linking
 //! detections over time so that a face missed in a few frames is still covered: see [`video`].
@@ -34,6 +36,7 @@ pub mod inputs;
 pub mod obscure;
 mod options;
 mod pipeline;
+pub mod plan;
 pub mod regions;
 pub mod report;
 pub mod track;

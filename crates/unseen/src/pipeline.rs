@@ -13,7 +13,8 @@ use crate::error::{Error, Result};
 use crate::inputs::Job;
 use crate::obscure::{self, Region};
 use crate::options::{Mode, Options};
-use crate::regions::ManualRegions;
+use crate::plan::{ImagePlan, RegionRule};
+use crate::regions::{ManualRegions, RegionMap};
 use crate::report::{FileReport, Status};
 use crate::verify::verify_output;
 
@@ -73,17 +74,6 @@ fn image_job(job: &Job) -> Job {
     Job { output: job.output.with_extension(kind.extension()), ..job.clone() }
 }
 
-/// The faces whose centre is outside every ignore region.
-fn not_ignored(faces: Vec<Detection>, manual: &ManualRegions) -> Vec<Detection> {
-    faces
-        .into_iter()
-        .filter(|d| {
-            let (cx, cy) = d.rect.center();
-            !manual.ignore.iter().any(|r| r.contains(cx, cy))
-        })
-        .collect()
-}
-
 /// A reporter that ignores everything.
 pub struct NoReporter;
 impl Reporter for NoReporter {}
@@ -114,10 +104,12 @@ impl Prepared {
     }
 }
 
-/// The image pipeline: options plus a loaded detector.
+/// The image pipeline: options plus a loaded detector. Cloning is cheap (the detector is
+/// shared).
+#[derive(Clone)]
 pub struct Pipeline {
     options: Options,
-    detector: Detector,
+    detector: std::sync::Arc<Detector>,
     fault: Option<Fault>,
 }
 
@@ -131,7 +123,19 @@ impl Pipeline {
         options.validate()?;
         let detector = Detector::with_backend(options.backend, options.detector_threads)
             .map_err(|e| Error::detect(Path::new("models/centerface.onnx"), e))?;
-        Ok(Pipeline { options, detector, fault: None })
+        Ok(Pipeline { options, detector: std::sync::Arc::new(detector), fault: None })
+    }
+
+    /// The same pipeline (same detector) with other manual regions, e.g. decisions made since.
+    #[must_use]
+    pub fn with_regions(&self, regions: RegionMap) -> Pipeline {
+        Pipeline { options: Options { regions, ..self.options.clone() }, ..self.clone() }
+    }
+
+    /// The same pipeline with [`Options::overwrite`] set.
+    #[must_use]
+    pub fn with_overwrite(&self, overwrite: bool) -> Pipeline {
+        Pipeline { options: Options { overwrite, ..self.options.clone() }, ..self.clone() }
     }
 
     /// The options in force.
@@ -157,7 +161,16 @@ impl Pipeline {
     /// # Errors
     /// [`Error::Detect`].
     pub fn detect(&self, path: &Path, rgb: &RgbImage, manual: &ManualRegions) -> Result<Vec<Detection>> {
-        self.detect_with(path, rgb, manual, false)
+        Ok(ImagePlan::new(self.detect_all(path, rgb)?, manual.clone()).kept())
+    }
+
+    /// Every face in upright pixels (the configured preset and threshold), before any decision:
+    /// what an [`ImagePlan`] starts from.
+    ///
+    /// # Errors
+    /// [`Error::Detect`].
+    pub fn detect_all(&self, path: &Path, rgb: &RgbImage) -> Result<Vec<Detection>> {
+        self.detect_with(path, rgb, &ManualRegions::default(), false)
     }
 
     /// [`Pipeline::detect`] for one video frame (the preset's video pass plan).
@@ -174,7 +187,7 @@ impl Pipeline {
         }
         let opts = DetectOptions { preset: self.options.preset, threshold: self.options.threshold, video };
         let faces = self.detector.detect(rgb, &opts).map_err(|e| Error::detect(path, e))?;
-        Ok(not_ignored(faces, manual))
+        Ok(faces.into_iter().filter(|d| !manual.ignores(&d.rect, None)).collect())
     }
 
     /// Detects faces in one video frame only inside `windows` (see
@@ -194,18 +207,22 @@ impl Pipeline {
         }
         let opts = DetectOptions { preset: self.options.preset, threshold: self.options.threshold, video: true };
         let faces = self.detector.detect_windows(rgb, windows, &opts).map_err(|e| Error::detect(path, e))?;
-        Ok(not_ignored(faces, manual))
+        Ok(faces.into_iter().filter(|d| !manual.ignores(&d.rect, None)).collect())
     }
 
     /// The regions to obscure for these faces: each box enlarged by the margin, plus the manual
     /// regions as given.
     #[must_use]
     pub fn regions_for(&self, faces: &[Detection], manual: &ManualRegions) -> Vec<Region> {
-        faces
-            .iter()
-            .map(|d| Region { rect: d.rect.enlarged(self.options.margin), shape: self.options.shape })
-            .chain(manual.obscure.iter().map(|r| Region { rect: *r, shape: crate::options::Shape::Box }))
-            .collect()
+        let faces: Vec<_> = faces.iter().map(|d| d.rect).collect();
+        RegionRule::of(&self.options).regions(&faces, manual.obscure_at(None))
+    }
+
+    /// Obscures `regions` of `img` with the configured mode and fresh noise (`frame` varies a
+    /// test seed per video frame). The only place that renders a plan's regions.
+    pub fn obscure(&self, img: &mut RgbImage, regions: &[Region], frame: u64) {
+        let mut rng = obscure::noise_rng(self.options.noise_seed.map(|s| s.wrapping_add(frame)));
+        obscure::obscure(img, regions, &self.params(), &mut rng);
     }
 
     /// The injected fault, if any.
@@ -238,12 +255,12 @@ impl Pipeline {
         }
         let decoded = decode_image(path, bytes, &self.options.limits)?;
         let kind = out_kind.unwrap_or(decoded.kind);
-        let faces = self.detect(path, &decoded.rgb, manual)?;
-        let regions = self.regions_for(&faces, manual);
+        let plan = ImagePlan::new(self.detect_all(path, &decoded.rgb)?, manual.clone());
+        let regions = plan.regions(RegionRule::of(&self.options));
+        let faces = plan.kept();
         let mut intended = decoded.rgb.clone();
         if self.fault != Some(Fault::SkipObscure) {
-            let mut rng = obscure::noise_rng(self.options.noise_seed);
-            obscure::obscure(&mut intended, &regions, &self.params(), &mut rng);
+            self.obscure(&mut intended, &regions, 0);
         }
         obscure::check(&decoded.rgb, &intended, &regions, &self.params())
             .map_err(|e| Error::verify(path, format!("obscuring rule: {e}")))?;
@@ -274,7 +291,7 @@ impl Pipeline {
             }
             _ => {}
         }
-        let manual_regions = manual.obscure.len();
+        let manual_regions = manual.obscure_at(None).count();
         Ok(Prepared { bytes: out, kind, faces, manual_regions, regions, intended, alpha })
     }
 
@@ -404,6 +421,24 @@ impl Pipeline {
             Ok(pool) => pool.install(|| jobs.par_iter().map(work).collect()),
             Err(_) => jobs.iter().map(work).collect(),
         }
+    }
+
+    /// Reads and decodes an image file as [`Pipeline::process_job`] does (size limit, EXIF
+    /// orientation applied): the upright pixels that detections and regions refer to.
+    ///
+    /// # Errors
+    /// [`Error::Io`], [`Error::Limits`] or a decoding error, naming `path`.
+    pub fn read_image(&self, path: &Path) -> Result<RgbImage> {
+        let limits = &self.options.limits;
+        let meta = std::fs::metadata(path).map_err(|e| Error::io(path, "read input", e))?;
+        if meta.len() > limits.max_file_bytes {
+            return Err(Error::limits(
+                path,
+                format!("file is {} bytes, above the limit of {}", meta.len(), limits.max_file_bytes),
+            ));
+        }
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, "read input", e))?;
+        Ok(decode_image(path, &bytes, limits)?.rgb)
     }
 
     /// Whether the configured mode draws outlines instead of obscuring.

@@ -28,6 +28,7 @@ use crate::inputs::Job;
 use crate::obscure;
 use crate::options::Audio;
 use crate::pipeline::{Fault, Pipeline, Reporter};
+use crate::plan::VideoPlanner;
 use crate::regions::ManualRegions;
 use crate::report::{FileReport, Status, VideoReport};
 use crate::track::keyframe::{Plan, Scheduler, Thumb};
@@ -69,7 +70,7 @@ pub fn sniff_video(head: &[u8]) -> bool {
 /// (every frame is detected and tracked like a video's; the output is an MP4), or (content
 /// unknown, e.g. unreadable or not an image) a video by extension, so that a broken video fails
 /// as a video.
-pub(crate) fn is_video(path: &Path) -> bool {
+pub fn is_video(path: &Path) -> bool {
     routes_to_video(path, &media_head(path))
 }
 
@@ -361,7 +362,7 @@ fn commit_temp(tmp: tempfile::NamedTempFile, output: &Path, overwrite: bool) -> 
     Ok(Status::Ok)
 }
 
-/// Detects on every frame, tracks, obscures each frame once it is final, and sends it on.
+/// Detects on every frame, plans, obscures each frame once its plan is final, and sends it on.
 #[allow(clippy::too_many_arguments)]
 fn frame_loop(
     p: &Pipeline,
@@ -374,8 +375,8 @@ fn frame_loop(
     total: Option<u64>,
 ) -> std::result::Result<Stats, Stop> {
     let path = job.input.as_path();
-    let mut tracker = Tracker::new(p.options().video_extend_frames);
-    let mut scheduler = Scheduler::new(p.options().keyframe_interval());
+    let mut detector = FrameDetector::new(p);
+    let mut planner = VideoPlanner::new(manual.clone(), p.options());
     let mut pending: VecDeque<(Vec<u8>, RgbImage)> = VecDeque::new();
     let mut stats =
         Stats { frames: 0, detections: 0, covered: 0, tracks: 0, full_detections: 0, signatures: Vec::new() };
@@ -385,9 +386,10 @@ fn frame_loop(
             Msg::Frame(f) => {
                 let img = RgbImage::from_raw(w, h, f.data)
                     .ok_or_else(|| Error::decode(path, "decoded frame has the wrong size"))?;
-                let faces = detect_scheduled(p, path, &img, manual, &tracker, &mut scheduler)?;
-                stats.detections += faces.len() as u64;
-                tracker.push_scored(&faces.iter().map(|d| (d.rect, d.score)).collect::<Vec<_>>());
+                let faces = detector.detect(p, path, &img)?;
+                let frame = stats.frames + pending.len() as u64;
+                stats.detections += faces.iter().filter(|d| !manual.ignores(&d.rect, Some(frame))).count() as u64;
+                planner.push(&faces);
                 pending.push_back((f.head, img));
             }
             Msg::End(t) => {
@@ -396,23 +398,114 @@ fn frame_loop(
             }
             Msg::Failed(e) => return Err(Error::decode(path, e).into()),
         }
-        while tracker.ready(stats.frames) {
+        while planner.ready(stats.frames) {
             let (head, img) = pending.pop_front().expect("a ready frame is pending");
-            finish_frame(p, path, manual, &mut tracker, &mut stats, head, img, out)?;
+            finish_frame(p, path, &mut planner, &mut stats, head, img, out)?;
             reporter.on_frames(job, stats.frames, total);
         }
     }
     // the decoder died without a clean end: its exit status says why (checked by the caller)
     let tail = tail.unwrap_or_default();
-    tracker.finish();
+    planner.finish();
     while let Some((head, img)) = pending.pop_front() {
-        finish_frame(p, path, manual, &mut tracker, &mut stats, head, img, out)?;
+        finish_frame(p, path, &mut planner, &mut stats, head, img, out)?;
         reporter.on_frames(job, stats.frames, total);
     }
     out.send(tail).map_err(|_| Stop::EncoderGone)?;
-    stats.tracks = tracker.tracks();
-    stats.full_detections = scheduler.full_detections();
+    stats.tracks = planner.tracks();
+    stats.full_detections = detector.scheduler.full_detections();
     Ok(stats)
+}
+
+/// Detection over the frames of one video, in order: in full on keyframes, around tracked faces
+/// in between ([`crate::track::keyframe`]). It sees every detection, before any decision, so what
+/// it detects does not depend on the decisions: the review page and the pipeline detect the same.
+struct FrameDetector {
+    tracker: Tracker,
+    scheduler: Scheduler,
+    extend: u64,
+}
+
+impl FrameDetector {
+    fn new(p: &Pipeline) -> FrameDetector {
+        FrameDetector {
+            tracker: Tracker::new(p.options().video_extend_frames),
+            scheduler: Scheduler::new(p.options().keyframe_interval()),
+            extend: u64::from(p.options().video_extend_frames),
+        }
+    }
+
+    /// All detections of the next frame.
+    fn detect(&mut self, p: &Pipeline, path: &Path, img: &RgbImage) -> Result<Vec<Detection>> {
+        let faces = detect_scheduled(p, path, img, &self.tracker, &mut self.scheduler)?;
+        let _ = self.tracker.push_scored(&faces.iter().map(|d| (d.rect, d.score)).collect::<Vec<_>>());
+        // what the tracker keeps bounds memory and must not depend on the caller
+        let n = self.tracker.frames();
+        if n > self.extend {
+            self.tracker.forget_before(n - self.extend);
+        }
+        Ok(faces)
+    }
+}
+
+/// Every detection of every frame of a video (before decisions), detected exactly as
+/// [`Pipeline::run_job`] detects them; `progress` gets the frames done and the estimated total.
+/// What the review page builds its [`crate::plan::VideoPlan`] from.
+///
+/// # Errors
+/// Decoding, limits or detection errors, naming the input.
+pub fn detect_video(
+    p: &Pipeline,
+    path: &Path,
+    progress: &mut dyn FnMut(u64, Option<u64>),
+) -> Result<(u32, u32, Vec<Vec<Detection>>)> {
+    let tools = Tools::from_env();
+    let info = probe(path, &tools)?;
+    let (uw, uh) = info.upright_size();
+    if u64::from(uw) * u64::from(uh) > p.options().limits.max_pixels {
+        return Err(Error::limits(
+            path,
+            format!("frames are {uw}x{uh} pixels, above the limit of {}", p.options().limits.max_pixels),
+        ));
+    }
+    let (mut reader, proc) = Decoder::start(path, &info, &tools)?.into_parts();
+    let mut detector = FrameDetector::new(p);
+    let mut all = Vec::new();
+    let total = info.frames_estimate();
+    while let Some(f) = reader.next_frame().map_err(|e| Error::decode(path, e))? {
+        let (w, h) = reader.size().ok_or_else(|| Error::decode(path, "decoder gave no frame size"))?;
+        let img =
+            RgbImage::from_raw(w, h, f.data).ok_or_else(|| Error::decode(path, "decoded frame has the wrong size"))?;
+        all.push(detector.detect(p, path, &img)?);
+        progress(all.len() as u64, total);
+    }
+    let (w, h) = reader.size().unwrap_or((uw, uh));
+    drop(reader);
+    proc.wait().map_err(|e| Error::decode(path, e))?;
+    if all.is_empty() {
+        return Err(Error::decode(path, "no video frame could be decoded"));
+    }
+    Ok((w, h, all))
+}
+
+/// Frame `index` (from 0, presentation order) of a video, upright, as the pipeline decodes it.
+///
+/// # Errors
+/// Decoding errors, or [`Error::Decode`] when the video has fewer frames.
+pub fn decode_frame(path: &Path, index: u64) -> Result<RgbImage> {
+    let tools = Tools::from_env();
+    let info = probe(path, &tools)?;
+    let (mut reader, _proc) = Decoder::start(path, &info, &tools)?.into_parts();
+    let mut n = 0;
+    while let Some(f) = reader.next_frame().map_err(|e| Error::decode(path, e))? {
+        if n == index {
+            let (w, h) = reader.size().ok_or_else(|| Error::decode(path, "decoder gave no frame size"))?;
+            return RgbImage::from_raw(w, h, f.data)
+                .ok_or_else(|| Error::decode(path, "decoded frame has the wrong size"));
+        }
+        n += 1;
+    }
+    Err(Error::decode(path, format!("no frame {index} (the video has {n})")))
 }
 
 /// Detects the faces of the next frame as the keyframe [`Scheduler`] plans: every pass over the
@@ -423,10 +516,10 @@ fn detect_scheduled(
     p: &Pipeline,
     path: &Path,
     img: &RgbImage,
-    manual: &ManualRegions,
     tracker: &Tracker,
     scheduler: &mut Scheduler,
 ) -> Result<Vec<Detection>> {
+    let manual = &ManualRegions::default();
     let (w, h) = img.dimensions();
     let within = u64::from(p.options().keyframe_interval());
     // established faces are followed between keyframes; a new or doubtful track only while it
@@ -463,28 +556,24 @@ const ESTABLISHED: usize = 3;
 /// See [`ESTABLISHED`] (or the threshold, when higher).
 const ESTABLISHED_SCORE: f32 = 0.5;
 
-/// Obscures one final frame with fresh noise, checks the obscuring rule, and sends it.
-#[allow(clippy::too_many_arguments)]
+/// Obscures one final frame as planned with fresh noise, checks the obscuring rule, and sends it.
 fn finish_frame(
     p: &Pipeline,
     path: &Path,
-    manual: &ManualRegions,
-    tracker: &mut Tracker,
+    planner: &mut VideoPlanner,
     stats: &mut Stats,
     head: Vec<u8>,
     mut img: RgbImage,
     out: &SyncSender<Vec<u8>>,
 ) -> std::result::Result<(), Stop> {
     let idx = stats.frames;
-    let faces: Vec<Detection> = tracker.boxes(idx).into_iter().map(|rect| Detection { rect, score: 1.0 }).collect();
-    tracker.forget_before(idx + 1);
-    let regions = p.regions_for(&faces, manual);
+    let regions = planner.regions(idx);
+    planner.forget_before(idx + 1);
     let params = p.params();
     let original = img.clone();
     if p.fault() != Some(Fault::SkipObscure) {
         // a new generator per frame: fresh OS noise, so averaging frames recovers nothing
-        let mut rng = obscure::noise_rng(p.options().noise_seed.map(|s| s.wrapping_add(idx)));
-        obscure::obscure(&mut img, &regions, &params, &mut rng);
+        p.obscure(&mut img, &regions, idx);
     }
     obscure::check(&original, &img, &regions, &params)
         .map_err(|e| Error::verify(path, format!("frame {idx}: obscuring rule: {e}")))?;

@@ -42,6 +42,8 @@ pub const PARTIAL_SIDE: f32 = 0.85;
 
 #[derive(Debug, Clone)]
 struct Track {
+    /// Number of the track, in order of creation.
+    id: usize,
     obs: VecDeque<(u64, Rect)>,
     /// Highest detection score so far.
     best: f32,
@@ -193,11 +195,13 @@ impl Tracker {
     /// Adds the detections of the next frame (frames are numbered 0, 1, 2, … in push order).
     pub fn push(&mut self, dets: &[Rect]) {
         let scored: Vec<(Rect, f32)> = dets.iter().map(|&r| (r, 1.0)).collect();
-        self.push_scored(&scored);
+        let _ = self.push_scored(&scored);
     }
 
     /// [`Tracker::push`] with each detection's score (kept per track: see [`Predicted::best`]).
-    pub fn push_scored(&mut self, scored: &[(Rect, f32)]) {
+    /// Returns, per detection, the number of the track it joined or started (tracks are
+    /// numbered 0, 1, 2, … in order of creation).
+    pub fn push_scored(&mut self, scored: &[(Rect, f32)]) -> Vec<usize> {
         let dets: Vec<Rect> = scored.iter().map(|d| d.0).collect();
         let frame = self.pushed;
         self.pushed += 1;
@@ -219,20 +223,24 @@ impl Tracker {
         pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
         let mut used_t = vec![false; self.live.len()];
         let mut used_d = vec![false; dets.len()];
+        let mut ids = vec![0; dets.len()];
         for (_, ti, di) in pairs {
             if !used_t[ti] && !used_d[di] {
                 used_t[ti] = true;
                 used_d[di] = true;
+                ids[di] = self.live[ti].id;
                 self.live[ti].obs.push_back((frame, dets[di]));
                 self.live[ti].best = self.live[ti].best.max(scored[di].1);
             }
         }
         for (di, d) in dets.iter().enumerate() {
             if !used_d[di] {
-                self.live.push(Track { obs: VecDeque::from([(frame, *d)]), best: scored[di].1 });
+                ids[di] = self.count;
+                self.live.push(Track { id: self.count, obs: VecDeque::from([(frame, *d)]), best: scored[di].1 });
                 self.count += 1;
             }
         }
+        ids
     }
 
     /// The boxes predicted for the next frame to push, of the tracks last detected at most

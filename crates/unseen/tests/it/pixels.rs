@@ -126,8 +126,9 @@ fn manual_obscure_region_is_obscured_and_ignore_region_drops_the_face() {
     let input = decode(name);
     // an obscure box on the flag, and an ignore box around the face
     let manual = ManualRegions {
-        obscure: vec![unseen::geom::Rect { x: 0.0, y: 200.0, w: 60.0, h: 100.0 }],
-        ignore: vec![unseen::geom::Rect { x: 150.0, y: 30.0, w: 150.0, h: 180.0 }],
+        obscure: vec![unseen::geom::Rect { x: 0.0, y: 200.0, w: 60.0, h: 100.0 }.into()],
+        ignore: vec![unseen::geom::Rect { x: 150.0, y: 30.0, w: 150.0, h: 180.0 }.into()],
+        reviewed: false,
     };
     let prepared = pipeline().process_bytes(Path::new(name), &read(name), &manual).unwrap();
     assert!(prepared.faces.is_empty(), "the face lies in an ignore box: {:?}", prepared.faces);

@@ -119,6 +119,25 @@ impl Error {
         Error::Verify { path: path.to_path_buf(), cause: cause.into() }
     }
 
+    /// What kind of error this is, as a stable word for reports and bindings (the Python
+    /// package maps it to an exception class): `io`, `output-is-input`, `decode`,
+    /// `unsupported`, `limits`, `detect`, `encode`, `verify`, `regions` or `options`.
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Io { .. } => "io",
+            Error::OutputIsInput { .. } => "output-is-input",
+            Error::Decode { .. } => "decode",
+            Error::Unsupported { .. } => "unsupported",
+            Error::Limits { .. } => "limits",
+            Error::Detect { .. } => "detect",
+            Error::Encode { .. } => "encode",
+            Error::Verify { .. } => "verify",
+            Error::Regions { .. } => "regions",
+            Error::InvalidOptions { .. } => "options",
+        }
+    }
+
     /// The pipeline stage the error belongs to, as a short word for reports.
     #[must_use]
     pub fn stage(&self) -> &'static str {

@@ -190,6 +190,38 @@ impl Default for Options {
     }
 }
 
+/// Names of option values, as the CLI and the Python package spell them (`"blur"`,
+/// `"balanced"`, ...): one table, so that every front end accepts the same words.
+macro_rules! named_values {
+    ($($ty:ident as $option:literal { $($name:literal => $variant:ident),+ $(,)? })+) => {$(
+        impl std::str::FromStr for $ty {
+            type Err = Error;
+            fn from_str(s: &str) -> Result<Self> {
+                match s {
+                    $($name => Ok($ty::$variant),)+
+                    _ => Err(Error::InvalidOptions {
+                        name: $option,
+                        value: s.to_string(),
+                        expected: concat!("one of:" $(, " ", $name)+),
+                    }),
+                }
+            }
+        }
+        impl $ty {
+            /// The accepted names, in order.
+            pub const NAMES: &'static [&'static str] = &[$($name),+];
+        }
+    )+};
+}
+
+named_values! {
+    Mode as "mode" { "blur" => Blur, "mosaic" => Mosaic, "solid" => Solid, "none" => None }
+    Shape as "shape" { "ellipse" => Ellipse, "box" => Box }
+    Preset as "preset" { "fast" => Fast, "balanced" => Balanced, "thorough" => Thorough }
+    Backend as "backend" { "auto" => Auto, "tract" => Tract, "ort" => Ort }
+    Audio as "audio" { "keep" => Keep, "drop" => Drop }
+}
+
 /// Largest grid that still counts as irreversible.
 pub const MAX_SAFE_GRID: u32 = 4;
 
@@ -262,6 +294,22 @@ impl Options {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn option_values_parse_by_the_names_the_cli_uses() {
+        assert_eq!("mosaic".parse::<Mode>().unwrap(), Mode::Mosaic);
+        assert_eq!("thorough".parse::<Preset>().unwrap(), Preset::Thorough);
+        assert_eq!("box".parse::<Shape>().unwrap(), Shape::Box);
+        assert_eq!("keep".parse::<Audio>().unwrap(), Audio::Keep);
+        assert_eq!("tract".parse::<Backend>().unwrap(), Backend::Tract);
+        let e = "pixelate".parse::<Mode>().unwrap_err().to_string();
+        assert_eq!(e, "invalid option mode: pixelate (expected one of: blur mosaic solid none)");
+        // serde writes the same names the parser reads
+        for name in Preset::NAMES {
+            let p: Preset = name.parse().unwrap();
+            assert_eq!(serde_json::to_value(p).unwrap(), *name);
+        }
+    }
 
     #[test]
     fn keyframe_interval_follows_the_preset_and_never_outruns_the_extension() {

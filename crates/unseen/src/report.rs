@@ -29,6 +29,9 @@ pub struct FileReport {
     pub error: Option<String>,
     /// The stage that failed, when `status` is `error`.
     pub stage: Option<&'static str>,
+    /// What kind of error it was (see [`crate::Error::kind`]), when `status` is `error`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_kind: Option<&'static str>,
     /// Detected faces (source pixels, before the margin), after ignore regions.
     pub faces: Vec<Detection>,
     /// Number of manual regions obscured.
@@ -38,6 +41,33 @@ pub struct FileReport {
     /// Video details (absent for images).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub video: Option<VideoReport>,
+}
+
+impl FileReport {
+    /// A report for `input` with nothing done yet (status `skipped` until set).
+    #[must_use]
+    pub fn new(input: &std::path::Path, output: Option<&std::path::Path>) -> FileReport {
+        FileReport {
+            input: input.to_string_lossy().into_owned(),
+            output: output.map(|o| o.to_string_lossy().into_owned()),
+            status: Status::Skipped,
+            error: None,
+            stage: None,
+            error_kind: None,
+            faces: Vec::new(),
+            manual_regions: 0,
+            seconds: 0.0,
+            video: None,
+        }
+    }
+
+    /// Records `e` as this input's failure: status `error`, the one-line message, stage and kind.
+    pub fn fail(&mut self, e: &crate::Error) {
+        self.status = Status::Error;
+        self.stage = Some(e.stage());
+        self.error_kind = Some(e.kind());
+        self.error = Some(e.to_string());
+    }
 }
 
 /// What happened to a video input.

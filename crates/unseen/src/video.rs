@@ -123,9 +123,7 @@ pub(crate) fn run(p: &Pipeline, job: &Job, reporter: &dyn Reporter, report: &mut
     report.output = Some(output.to_string_lossy().into_owned());
     // before the skip check: an "existing output" that is the input itself must not pass as done
     if let Err(e) = refuse_output_is_input(&job.input, &output) {
-        report.status = Status::Error;
-        report.stage = Some(e.stage());
-        report.error = Some(e.to_string());
+        report.fail(&e);
         return;
     }
     if !p.options().overwrite && std::fs::symlink_metadata(&output).is_ok() {
@@ -138,11 +136,7 @@ pub(crate) fn run(p: &Pipeline, job: &Job, reporter: &dyn Reporter, report: &mut
             report.manual_regions = p.options().regions.lookup(&names(job)).obscure.len();
             report.video = Some(video);
         }
-        Err(e) => {
-            report.status = Status::Error;
-            report.stage = Some(e.stage());
-            report.error = Some(e.to_string());
-        }
+        Err(e) => report.fail(&e),
     }
 }
 

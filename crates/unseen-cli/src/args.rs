@@ -137,6 +137,17 @@ pub struct RunArgs {
     #[arg(long, value_name = "FRAMES")]
     pub keyframe_interval: Option<u32>,
 
+    /// Do not restrict the process with Landlock (by default, before decoding anything, unseen
+    /// and its ffmpeg children may only read the inputs and system files, write only in the
+    /// output folder, and open no TCP connection).
+    #[arg(long, conflicts_with = "require_sandbox")]
+    pub no_sandbox: bool,
+
+    /// Refuse to run when the kernel cannot enforce the whole sandbox (by default unseen warns
+    /// once and goes on).
+    #[arg(long)]
+    pub require_sandbox: bool,
+
     /// No progress bar and no summary line; errors are still printed.
     #[arg(short, long)]
     pub quiet: bool,

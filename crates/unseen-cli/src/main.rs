@@ -61,29 +61,30 @@ fn run(args: &RunArgs) -> anyhow::Result<Exit> {
     } else if options.is_weak() {
         eprintln!("unseen: warning: --grid {} keeps more than a 4x4 grid of means: faces may stay recognisable or be restored", options.grid);
     }
+    let collected = collect(&args.inputs, &args.out);
+    // opened before the sandbox closes the report's folder (written at the end)
+    let report_file = match &args.report {
+        Some(path) => Some(ReportFile::open(path).with_context(|| format!("opening report {}", path.display()))?),
+        None => None,
+    };
+    // least privilege before the first byte of an input is parsed (and before any thread exists)
+    if !args.no_sandbox {
+        enter_sandbox(args, &collected.jobs)?;
+    }
     let mut pipeline = Pipeline::new(options.clone()).context("loading the detector")?;
     if let Some(f) = std::env::var("UNSEEN_TEST_FAULT").ok().as_deref().and_then(Fault::parse) {
         pipeline.inject_fault(Some(f));
     }
 
-    let collected = collect(&args.inputs, &args.out);
     let (jobs, problems) = (collected.jobs, collected.problems);
     let reporter = CliReporter::new(jobs.len(), args.quiet);
     let mut files: Vec<FileReport> = problems
         .into_iter()
         .map(|(p, e)| {
             reporter.println(&format!("error: {e}"));
-            FileReport {
-                input: p.to_string_lossy().into_owned(),
-                output: None,
-                status: Status::Error,
-                error: Some(e.to_string()),
-                stage: Some(e.stage()),
-                faces: Vec::new(),
-                manual_regions: 0,
-                seconds: 0.0,
-                video: None,
-            }
+            let mut r = FileReport::new(&p, None);
+            r.fail(&e);
+            r
         })
         .collect();
     let workers = args.jobs.unwrap_or_else(cpus).max(1).min(jobs.len().max(1));
@@ -98,8 +99,8 @@ fn run(args: &RunArgs) -> anyhow::Result<Exit> {
         files,
         other_files: collected.others.iter().map(|p| p.to_string_lossy().into_owned()).collect(),
     };
-    if let Some(path) = &args.report {
-        write_report(path, &report).with_context(|| format!("writing report {}", path.display()))?;
+    if let (Some(path), Some(file)) = (&args.report, report_file) {
+        file.write(&report).with_context(|| format!("writing report {}", path.display()))?;
     }
     let (ok, skipped, failed) = report.counts();
     let faces: usize = report.files.iter().map(|f| f.faces.len()).sum();
@@ -211,13 +212,48 @@ fn audio_note(files: &[FileReport]) {
     }
 }
 
-fn write_report(path: &Path, report: &BatchReport) -> anyhow::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new().prefix(".unseen-report-").tempfile_in(dir)?;
-    serde_json::to_writer_pretty(&mut tmp, report)?;
-    tmp.write_all(b"\n")?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path)?;
+/// The `--report` file, opened before the sandbox (which leaves the report's folder
+/// unwritable: a compromised decoder must not write next to the user's files). It is created
+/// if missing and replaced in place at the end; an earlier report stays untouched until then.
+struct ReportFile(std::fs::File);
+
+impl ReportFile {
+    fn open(path: &Path) -> std::io::Result<ReportFile> {
+        let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(path)?;
+        Ok(ReportFile(file))
+    }
+
+    fn write(mut self, report: &BatchReport) -> anyhow::Result<()> {
+        let mut json = serde_json::to_vec_pretty(report)?;
+        json.push(b'\n');
+        self.0.set_len(0)?;
+        self.0.write_all(&json)?;
+        self.0.sync_all()?;
+        Ok(())
+    }
+}
+
+/// Restricts the process (Landlock) to reading the inputs and writing the output folder, with
+/// no TCP; says once when the kernel cannot enforce it all (an error with --require-sandbox).
+fn enter_sandbox(args: &RunArgs, jobs: &[unseen::inputs::Job]) -> anyhow::Result<()> {
+    use unseen::sandbox::{restrict, Allow, Enforced};
+    // the rule needs the folder to exist; if it cannot be created, every input fails by name
+    // when its output is written (as without the sandbox)
+    let _ = std::fs::create_dir_all(&args.out);
+    let mut read: Vec<_> = args.inputs.iter().filter_map(|p| std::fs::canonicalize(p).ok()).collect();
+    // inputs reached through links that point outside the folders given
+    read.extend(jobs.iter().filter_map(|j| std::fs::canonicalize(&j.input).ok()));
+    read.sort();
+    read.dedup();
+    let allow = Allow { read, write: vec![args.out.clone()] };
+    let why = match restrict(&allow).map_err(anyhow::Error::msg)? {
+        Enforced::Full => return Ok(()),
+        Enforced::Partial(why) | Enforced::None(why) => why,
+    };
+    if args.require_sandbox {
+        anyhow::bail!("--require-sandbox: the sandbox cannot be fully enforced: {why}");
+    }
+    eprintln!("unseen: warning: sandbox not fully enforced: {why} (decoders run with this user's full rights)");
     Ok(())
 }
 

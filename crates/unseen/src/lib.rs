@@ -39,6 +39,7 @@ mod pipeline;
 pub mod plan;
 pub mod regions;
 pub mod report;
+pub mod sandbox;
 pub mod track;
 pub mod verify;
 pub mod video;

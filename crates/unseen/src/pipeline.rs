@@ -32,6 +32,11 @@ pub enum Fault {
     Trailer,
     /// The encoded pixels are corrupted (the pixel check must catch it).
     Corrupt,
+    /// Instead of decoding, do what a compromised decoder would: read the file named by
+    /// `UNSEEN_TEST_PROBE_PATH`, connect to `UNSEEN_TEST_PROBE_ADDR`, start a child that reads
+    /// the file; the error says what was allowed (tests of the sandbox, see
+    /// [`crate::sandbox::probe`]).
+    SandboxProbe,
 }
 
 impl Fault {
@@ -44,6 +49,7 @@ impl Fault {
             "skip-obscure" => Fault::SkipObscure,
             "trailer" => Fault::Trailer,
             "corrupt" => Fault::Corrupt,
+            "sandbox-probe" => Fault::SandboxProbe,
             _ => return None,
         })
     }
@@ -253,6 +259,11 @@ impl Pipeline {
                 format!("file is {} bytes, above the limit of {}", bytes.len(), self.options.limits.max_file_bytes),
             ));
         }
+        if self.fault == Some(Fault::SandboxProbe) {
+            let secret = std::env::var_os("UNSEEN_TEST_PROBE_PATH").unwrap_or_default();
+            let addr = std::env::var("UNSEEN_TEST_PROBE_ADDR").unwrap_or_default();
+            return Err(Error::decode(path, crate::sandbox::probe(Path::new(&secret), &addr)));
+        }
         let decoded = decode_image(path, bytes, &self.options.limits)?;
         let kind = out_kind.unwrap_or(decoded.kind);
         let plan = ImagePlan::new(self.detect_all(path, &decoded.rgb)?, manual.clone());
@@ -358,17 +369,7 @@ impl Pipeline {
     #[must_use]
     pub fn run_job_with(&self, job: &Job, reporter: &dyn Reporter) -> FileReport {
         let start = Instant::now();
-        let mut report = FileReport {
-            input: job.input.to_string_lossy().into_owned(),
-            output: Some(job.output.to_string_lossy().into_owned()),
-            status: Status::Skipped,
-            error: None,
-            stage: None,
-            faces: Vec::new(),
-            manual_regions: 0,
-            seconds: 0.0,
-            video: None,
-        };
+        let mut report = FileReport::new(&job.input, Some(&job.output));
         if crate::video::is_video(&job.input) {
             crate::video::run(self, job, reporter, &mut report);
             report.seconds = start.elapsed().as_secs_f64();
@@ -388,11 +389,7 @@ impl Pipeline {
                 report.faces = prepared.faces;
                 report.manual_regions = prepared.manual_regions;
             }
-            Err(e) => {
-                report.status = Status::Error;
-                report.stage = Some(e.stage());
-                report.error = Some(e.to_string());
-            }
+            Err(e) => report.fail(&e),
         }
         report.seconds = start.elapsed().as_secs_f64();
         report

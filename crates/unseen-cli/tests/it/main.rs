@@ -13,5 +13,6 @@ mod metadata;
 mod phone_folder;
 mod regions;
 mod report;
+mod sandbox;
 mod traces;
 mod video;

@@ -12,13 +12,15 @@ use crate::common::{options, read};
 
 /// Every fault, by the names `UNSEEN_TEST_FAULT` accepts, with the stage that must report it.
 /// `expected_stage` matches exhaustively, so a new variant does not compile until it is added.
-const FAULTS: [&str; 5] = ["detect", "encode", "skip-obscure", "trailer", "corrupt"];
+const FAULTS: [&str; 6] = ["detect", "encode", "skip-obscure", "trailer", "corrupt", "sandbox-probe"];
 
 fn expected_stage(f: Fault) -> &'static str {
     match f {
         Fault::Detect => "detect",
         Fault::Encode => "encode",
         Fault::SkipObscure | Fault::Trailer | Fault::Corrupt => "verify",
+        // the probe replaces decoding (its result is the error message)
+        Fault::SandboxProbe => "decode",
     }
 }
 

@@ -336,14 +336,7 @@ impl Pipeline {
                 }
             }
         }
-        let meta = std::fs::metadata(&job.input).map_err(|e| Error::io(&job.input, "read input", e))?;
-        if meta.len() > self.options.limits.max_file_bytes {
-            return Err(Error::limits(
-                &job.input,
-                format!("file is {} bytes, above the limit of {}", meta.len(), self.options.limits.max_file_bytes),
-            ));
-        }
-        let bytes = std::fs::read(&job.input).map_err(|e| Error::io(&job.input, "read input", e))?;
+        let bytes = self.read_input(&job.input)?;
         let names: Vec<&str> = job.names.iter().map(String::as_str).collect();
         let manual = self.options.regions.lookup(&names);
         let out_kind = ImageKind::from_extension(&job.output);
@@ -426,16 +419,21 @@ impl Pipeline {
     /// # Errors
     /// [`Error::Io`], [`Error::Limits`] or a decoding error, naming `path`.
     pub fn read_image(&self, path: &Path) -> Result<RgbImage> {
-        let limits = &self.options.limits;
-        let meta = std::fs::metadata(path).map_err(|e| Error::io(path, "read input", e))?;
-        if meta.len() > limits.max_file_bytes {
-            return Err(Error::limits(
-                path,
-                format!("file is {} bytes, above the limit of {}", meta.len(), limits.max_file_bytes),
-            ));
+        let bytes = self.read_input(path)?;
+        Ok(decode_image(path, &bytes, &self.options.limits)?.rgb)
+    }
+
+    /// Reads an input file whole: refused above the size limit (checked before reading) and
+    /// when it changed while being read ([`crate::decode::Snapshot`]).
+    fn read_input(&self, path: &Path) -> Result<Vec<u8>> {
+        let limit = self.options.limits.max_file_bytes;
+        let snap = crate::decode::Snapshot::of(path)?;
+        if snap.len() > limit {
+            return Err(Error::limits(path, format!("file is {} bytes, above the limit of {limit}", snap.len())));
         }
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, "read input", e))?;
-        Ok(decode_image(path, &bytes, limits)?.rgb)
+        snap.check(path, Some(bytes.len()))?;
+        Ok(bytes)
     }
 
     /// Whether the configured mode draws outlines instead of obscuring.

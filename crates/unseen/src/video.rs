@@ -187,6 +187,8 @@ pub(crate) fn process(
     refuse_output_is_input(path, output)?;
     let opts = p.options();
     let tools = Tools::from_env();
+    // the file ffmpeg reads must be the one it finished reading (checked before commit)
+    let snapshot = crate::decode::Snapshot::of(path)?;
     let info = probe(path, &tools)?;
     let (uw, uh) = info.upright_size();
     if u64::from(uw) * u64::from(uh) > opts.limits.max_pixels {
@@ -299,6 +301,7 @@ pub(crate) fn process(
         forbidden: info.metadata_values.clone(),
     };
     verify_video(path, tmp.path(), &tools, &expected, &stats.signatures)?;
+    snapshot.check(path, None)?;
     let status = commit_temp(tmp, output, opts.overwrite)?;
     let report = VideoReport {
         frames: stats.frames,

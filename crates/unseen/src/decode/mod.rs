@@ -3,6 +3,7 @@
 
 mod heif;
 mod image;
+mod stable;
 pub mod video;
 
 pub(crate) use self::image::ftyp_brands;
@@ -10,3 +11,4 @@ pub use self::image::{
     decode_image, has_raw_extension, is_animated, sniff_format, sniff_source, DecodedImage, Format, ImageKind,
     RAW_EXTENSIONS,
 };
+pub use self::stable::Snapshot;

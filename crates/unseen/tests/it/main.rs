@@ -3,6 +3,7 @@
 
 mod backends;
 mod bad_inputs;
+mod changing;
 mod common;
 mod decoding;
 mod detection;

@@ -110,3 +110,18 @@ def test_bytes_in_bytes_out_and_written_under_the_same_relative_paths(folder, tm
     check_outputs(folder, out)
     again = unseen.ray.write_outputs(result, out, root=folder).take_all()
     assert {r["status"] for r in again if r["error"] is None} == {"skipped"}
+
+
+def test_a_file_name_that_is_not_utf8_is_processed_under_its_exact_name(tmp_path):
+    import os
+
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    name = os.fsdecode(b"caf\xe9.jpg")  # Latin-1 bytes, as old cameras and Windows shares write
+    shutil.copy(TESTDATA / "good" / "astronaut.jpg", src / name)
+    rows = unseen.ray.anonymize_folder(src, out).take_all()
+    assert len(rows) == 1 and rows[0]["status"] == "ok", rows
+    assert rows[0]["input"].endswith("caf\ufffd.jpg")
+    assert os.listdir(os.fsencode(out)) == [b"caf\xe9.jpg"]
+    again = unseen.ray.anonymize_folder(src, out).take_all()
+    assert again[0]["status"] == "skipped", again

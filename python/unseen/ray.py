@@ -157,11 +157,13 @@ class _FileWorker(_Worker):
             out.update(status="error", error=row["problem"], error_kind=row["problem_kind"])
             return out
         try:
-            result = self.anonymizer.process_file(row["input"], row["output"])
+            # the exact names travel as bytes (a file name need not be UTF-8; Arrow strings must)
+            src, dst = os.fsdecode(row["input_path"]), os.fsdecode(row["output_path"])
+            result = self.anonymizer.process_file(src, dst)
             if result.status == "skipped":
                 # an output under its final name was verified when written; check it still is
-                _unseen.check_output(result.output)
-            out.update(status=result.status, output=result.output, faces=_faces(result.faces))
+                _unseen.check_output(dst)
+            out.update(status=result.status, faces=_faces(result.faces))
         except Exception as e:
             out.update(status="error", error=str(e) or type(e).__name__, error_kind=_kind(e))
         return out
@@ -237,19 +239,28 @@ def anonymize_folder(
     verify, commit. Both folders must be reachable from every node (local disk on one machine; a
     shared file system on a cluster). Returns a materialised dataset with one row per file:
     ``input``, ``output``, ``status`` (``ok``, ``skipped`` or ``error``), ``faces``, ``error``,
-    ``error_kind``. Existing outputs are skipped after :func:`check_output` (no metadata,
+    ``error_kind``. Names that are not UTF-8 are processed under their exact names; the rows show
+    them with U+FFFD in place of the undecodable bytes. Existing outputs are skipped after :func:`check_output` (no metadata,
     decodes); pass ``overwrite=True`` to redo them.
     """
     import ray
 
     src, out_dir = os.fspath(src), os.fspath(out_dir)
     jobs, problems, _others = _unseen.collect([src], out_dir)
-    rows = [{"input": str(i), "output": str(o), "problem": None, "problem_kind": None} for i, o, _ in jobs]
-    rows += [{"input": str(p), "output": None, "problem": msg, "problem_kind": kind} for p, kind, msg in problems]
+    rows = [
+        {"input": _shown(i), "output": _shown(o), "input_path": os.fsencode(i), "output_path": os.fsencode(o),
+         "problem": None, "problem_kind": None}
+        for i, o, _ in jobs
+    ]
+    rows += [
+        {"input": _shown(p), "output": None, "input_path": os.fsencode(p), "output_path": None, "problem": msg,
+         "problem_kind": kind}
+        for p, kind, msg in problems
+    ]
     if not rows:
         return ray.data.from_arrow(FILE_SCHEMA.empty_table())
-    for d in {os.path.dirname(r["output"]) for r in rows if r["output"]}:
-        unseen.sweep_stale(d)
+    for _i, o, _ in jobs:
+        unseen.sweep_stale(os.path.dirname(o))
     ds = ray.data.from_items(rows, override_num_blocks=min(len(rows), max(1, 4 * concurrency)))
     ctor = dict(
         options=options,
@@ -260,6 +271,12 @@ def anonymize_folder(
     if overwrite:
         ctor["options"] = {**options, "overwrite": True}
     return _map(ds, _FileWorker, ctor, concurrency, num_cpus, batch_size=1).materialize()
+
+
+def _shown(path) -> str:
+    """A path as text for the result rows: bytes that are not UTF-8 become U+FFFD (as in the
+    CLI's JSON report); the exact name travels beside it as bytes."""
+    return os.fsencode(path).decode("utf-8", "replace")
 
 
 def _relative(path: str, root: Optional[str]) -> str:

@@ -69,7 +69,7 @@ fn run(args: &RunArgs) -> anyhow::Result<Exit> {
     };
     // least privilege before the first byte of an input is parsed (and before any thread exists)
     if !args.no_sandbox {
-        enter_sandbox(args, &collected.jobs)?;
+        enter_sandbox(args, &options, &collected.jobs)?;
     }
     let mut pipeline = Pipeline::new(options.clone()).context("loading the detector")?;
     if let Some(f) = std::env::var("UNSEEN_TEST_FAULT").ok().as_deref().and_then(Fault::parse) {
@@ -235,14 +235,18 @@ impl ReportFile {
 
 /// Restricts the process (Landlock) to reading the inputs and writing the output folder, with
 /// no TCP; says once when the kernel cannot enforce it all (an error with --require-sandbox).
-fn enter_sandbox(args: &RunArgs, jobs: &[unseen::inputs::Job]) -> anyhow::Result<()> {
-    use unseen::sandbox::{restrict, Allow, Enforced};
+fn enter_sandbox(args: &RunArgs, options: &unseen::Options, jobs: &[unseen::inputs::Job]) -> anyhow::Result<()> {
+    use unseen::sandbox::{engine_folders, restrict, Allow, Enforced};
+    // onnxruntime is loaded after the sandbox starts: its folder must stay readable (and a
+    // missing library is a usage error before anything is created)
+    let engine = engine_folders(options.backend).map_err(anyhow::Error::msg).context("loading the detector")?;
     // the rule needs the folder to exist; if it cannot be created, every input fails by name
     // when its output is written (as without the sandbox)
     let _ = std::fs::create_dir_all(&args.out);
     let mut read: Vec<_> = args.inputs.iter().filter_map(|p| std::fs::canonicalize(p).ok()).collect();
     // inputs reached through links that point outside the folders given
     read.extend(jobs.iter().filter_map(|j| std::fs::canonicalize(&j.input).ok()));
+    read.extend(engine);
     read.sort();
     read.dedup();
     let allow = Allow { read, write: vec![args.out.clone()] };

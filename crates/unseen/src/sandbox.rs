@@ -122,6 +122,35 @@ pub fn restrict(_allow: &Allow) -> Result<Enforced, String> {
     Ok(Enforced::None("Landlock exists only on Linux".into()))
 }
 
+/// Folders the detector engine loads code from at run time, which the sandbox must leave
+/// readable: for onnxruntime (builds with the `ort` feature, `backend` not tract) the folder of
+/// the library that would be loaded; nothing for tract (the model is embedded).
+///
+/// # Errors
+/// With [`crate::Backend::Ort`], when the library cannot be found (the message says where it
+/// was looked for): a usage error, reported before anything is created.
+pub fn engine_folders(backend: crate::Backend) -> Result<Vec<PathBuf>, String> {
+    #[cfg(feature = "ort")]
+    {
+        use crate::Backend;
+        let lib = match backend {
+            Backend::Tract => return Ok(Vec::new()),
+            Backend::Ort => crate::detect::onnxruntime::find_library()?,
+            Backend::Auto => match crate::detect::onnxruntime::find_library() {
+                Ok(lib) => lib,
+                Err(_) => return Ok(Vec::new()),
+            },
+        };
+        let lib = std::fs::canonicalize(&lib).unwrap_or(lib);
+        Ok(lib.parent().map(Path::to_path_buf).into_iter().collect())
+    }
+    #[cfg(not(feature = "ort"))]
+    {
+        let _ = backend;
+        Ok(Vec::new())
+    }
+}
+
 fn which(tool: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path).map(|d| d.join(tool)).find(|p| p.is_file()).and_then(|p| std::fs::canonicalize(p).ok())

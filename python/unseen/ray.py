@@ -146,10 +146,6 @@ class _BytesWorker(_Worker):
 
 
 class _FileWorker(_Worker):
-    def __init__(self, options, threads, overwrite, _test_exit_after=None):
-        super().__init__(options, threads, _test_exit_after)
-        self.overwrite = overwrite
-
     def _one(self, row: Dict[str, Any]) -> Dict[str, Any]:
         out = dict.fromkeys(FILE_SCHEMA.names)
         out.update(input=row["input"], output=row["output"], faces=[])
@@ -262,14 +258,12 @@ def anonymize_folder(
     for _i, o, _ in jobs:
         unseen.sweep_stale(os.path.dirname(o))
     ds = ray.data.from_items(rows, override_num_blocks=min(len(rows), max(1, 4 * concurrency)))
+    # overwrite is an Anonymizer option: process_file then replaces existing outputs
     ctor = dict(
-        options=options,
+        options={**options, "overwrite": True} if overwrite else options,
         threads=max(1, int(num_cpus)),
-        overwrite=overwrite,
         _test_exit_after=_test_exit_after,
     )
-    if overwrite:
-        ctor["options"] = {**options, "overwrite": True}
     return _map(ds, _FileWorker, ctor, concurrency, num_cpus, batch_size=1).materialize()
 
 

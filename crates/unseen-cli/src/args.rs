@@ -137,9 +137,9 @@ pub struct RunArgs {
     #[arg(long, value_name = "FRAMES")]
     pub keyframe_interval: Option<u32>,
 
-    /// Do not restrict the process with Landlock (by default, before decoding anything, unseen
-    /// and its ffmpeg children may only read the inputs and system files, write only in the
-    /// output folder, and open no TCP connection).
+    /// Do not restrict the process with Landlock and seccomp (by default, before decoding
+    /// anything, unseen and its ffmpeg children may only read the inputs and system files, write
+    /// only in the output folder, and create no socket).
     #[arg(long, conflicts_with = "require_sandbox")]
     pub no_sandbox: bool,
 

@@ -6,7 +6,7 @@ mod eval_cmd;
 mod progress;
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -69,7 +69,7 @@ fn run(args: &RunArgs) -> anyhow::Result<Exit> {
     };
     // least privilege before the first byte of an input is parsed (and before any thread exists)
     if !args.no_sandbox {
-        enter_sandbox(args, &options, &collected.jobs)?;
+        enter_sandbox(args, &options, &collected.jobs, &[])?;
     }
     let mut pipeline = Pipeline::new(options.clone()).context("loading the detector")?;
     if let Some(f) = std::env::var("UNSEEN_TEST_FAULT").ok().as_deref().and_then(Fault::parse) {
@@ -138,10 +138,6 @@ fn review(args: &ReviewArgs) -> anyhow::Result<Exit> {
     if options.is_weak() {
         eprintln!("unseen: warning: these settings do not obscure irreversibly (see --mode, --grid)");
     }
-    let mut pipeline = Pipeline::new(options).context("loading the detector")?;
-    if let Some(f) = std::env::var("UNSEEN_TEST_FAULT").ok().as_deref().and_then(Fault::parse) {
-        pipeline.inject_fault(Some(f));
-    }
     let config = unseen_review::Config {
         inputs: run.inputs.clone(),
         out: run.out.clone(),
@@ -149,8 +145,10 @@ fn review(args: &ReviewArgs) -> anyhow::Result<Exit> {
         port: args.port,
         cli_flags: run.option_flags(),
     };
-    let server = unseen_review::Server::bind(config, pipeline).context("starting the review server")?;
-    let url = server.url();
+    // bind loopback and open the browser before the sandbox (which forbids sockets and would
+    // confine the browser too), then confine, then load the detector and start detecting
+    let bound = unseen_review::Server::prepare(config).context("starting the review server")?;
+    let url = bound.url();
     println!("unseen review: open {url}");
     eprintln!(
         "unseen review: decisions are saved to {} after every change; outputs go to {}; Ctrl-C stops the server",
@@ -161,22 +159,32 @@ fn review(args: &ReviewArgs) -> anyhow::Result<Exit> {
     if !args.no_open {
         open_browser(&url);
     }
+    if !run.no_sandbox {
+        let collected = collect(&run.inputs, &run.out);
+        // the decisions file is replaced atomically: a temp file beside it
+        let sidecar_dir = sidecar.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        enter_sandbox(run, &options, &collected.jobs, &[sidecar_dir.to_path_buf()])?;
+    }
+    let mut pipeline = Pipeline::new(options).context("loading the detector")?;
+    if let Some(f) = std::env::var("UNSEEN_TEST_FAULT").ok().as_deref().and_then(Fault::parse) {
+        pipeline.inject_fault(Some(f));
+    }
+    let server = bound.start(pipeline);
     server.run()?;
     Ok(Exit::Success)
 }
 
-/// Opens the default browser when there is one; never fails.
+/// Opens the default browser when there is one; never fails. No thread waits for it: a thread
+/// started before the sandbox would stay unconfined (`xdg-open` returns at once; its exit
+/// status is collected when unseen ends).
 fn open_browser(url: &str) {
     use std::process::Stdio;
-    if let Ok(mut child) = std::process::Command::new("xdg-open")
+    let _ = std::process::Command::new("xdg-open")
         .arg(url)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .spawn()
-    {
-        std::thread::spawn(move || child.wait());
-    }
+        .spawn();
 }
 
 /// ", 3 face tracks in 2 videos" when videos were written, else "".
@@ -233,9 +241,14 @@ impl ReportFile {
     }
 }
 
-/// Restricts the process (Landlock) to reading the inputs and writing the output folder, with
-/// no TCP; says once when the kernel cannot enforce it all (an error with --require-sandbox).
-fn enter_sandbox(args: &RunArgs, options: &unseen::Options, jobs: &[unseen::inputs::Job]) -> anyhow::Result<()> {
+/// Restricts the process (Landlock, seccomp) to reading the inputs and writing the output
+/// folder, with no sockets; says once when the kernel cannot enforce it all (an error with --require-sandbox).
+fn enter_sandbox(
+    args: &RunArgs,
+    options: &unseen::Options,
+    jobs: &[unseen::inputs::Job],
+    also_write: &[PathBuf],
+) -> anyhow::Result<()> {
     use unseen::sandbox::{engine_folders, restrict, Allow, Enforced};
     // onnxruntime is loaded after the sandbox starts: its folder must stay readable (and a
     // missing library is a usage error before anything is created)
@@ -249,7 +262,9 @@ fn enter_sandbox(args: &RunArgs, options: &unseen::Options, jobs: &[unseen::inpu
     read.extend(engine);
     read.sort();
     read.dedup();
-    let allow = Allow { read, write: vec![args.out.clone()] };
+    let mut write = vec![args.out.clone()];
+    write.extend(also_write.iter().cloned());
+    let allow = Allow { read, write };
     let why = match restrict(&allow).map_err(anyhow::Error::msg)? {
         Enforced::Full => return Ok(()),
         Enforced::Partial(why) | Enforced::None(why) => why,

@@ -84,14 +84,49 @@ pub struct Server {
     app: Arc<App>,
 }
 
+/// Loopback listeners, the page's token and the decisions file, before anything is decoded or
+/// any thread started: the CLI binds these, opens the browser, then confines the process (see
+/// `unseen::sandbox`) and loads the detector, then [`Bound::start`]s the server.
+pub struct Bound {
+    listeners: Vec<TcpListener>,
+    port: u16,
+    token: String,
+    config: Config,
+    regions: RegionMap,
+}
+
+impl Bound {
+    /// The address to open, with the token: `http://127.0.0.1:PORT/?token=…`.
+    #[must_use]
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/?token={}", self.port, self.token)
+    }
+
+    /// Lists the inputs and starts detecting them in the background. `pipeline` carries the
+    /// options (its manual regions are replaced by the decisions file).
+    #[must_use]
+    pub fn start(self, pipeline: Pipeline) -> Server {
+        let app = App::start(self.config, pipeline, self.regions, self.token, self.port);
+        Server { listeners: self.listeners, app }
+    }
+}
+
 impl Server {
     /// Binds loopback, loads the decisions file, lists the inputs and starts detecting them in
-    /// the background. `pipeline` carries the options (its manual regions are replaced by the
-    /// decisions file).
+    /// the background: [`Server::prepare`] then [`Bound::start`].
     ///
     /// # Errors
     /// [`Error::Bind`], [`Error::Sidecar`], [`Error::Random`].
     pub fn bind(config: Config, pipeline: Pipeline) -> Result<Server, Error> {
+        Ok(Server::prepare(config)?.start(pipeline))
+    }
+
+    /// Binds loopback (127.0.0.1, and ::1 on the same port when there is IPv6 loopback), draws
+    /// the token and loads the decisions file; starts no thread.
+    ///
+    /// # Errors
+    /// [`Error::Bind`], [`Error::Sidecar`], [`Error::Random`].
+    pub fn prepare(config: Config) -> Result<Bound, Error> {
         let v4 = SocketAddr::from((Ipv4Addr::LOCALHOST, config.port));
         let first = TcpListener::bind(v4).map_err(|source| Error::Bind { addr: v4, source })?;
         let port = first.local_addr().map_err(|source| Error::Bind { addr: v4, source })?.port();
@@ -106,8 +141,7 @@ impl Server {
             RegionMap::default()
         };
         let token = security::new_token().map_err(Error::Random)?;
-        let app = App::start(config, pipeline, regions, token, port);
-        Ok(Server { listeners, app })
+        Ok(Bound { listeners, port, token, config, regions })
     }
 
     /// The addresses listened on (all loopback).

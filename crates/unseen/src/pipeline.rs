@@ -33,10 +33,15 @@ pub enum Fault {
     /// The encoded pixels are corrupted (the pixel check must catch it).
     Corrupt,
     /// Instead of decoding, do what a compromised decoder would: read the file named by
-    /// `UNSEEN_TEST_PROBE_PATH`, connect to `UNSEEN_TEST_PROBE_ADDR`, start a child that reads
-    /// the file; the error says what was allowed (tests of the sandbox, see
+    /// `UNSEEN_TEST_PROBE_PATH`, connect to `UNSEEN_TEST_PROBE_ADDR` (TCP, then a UDP datagram),
+    /// connect to the Unix socket `UNSEEN_TEST_PROBE_UNIX`, start a child that reads the file;
+    /// the error says what was allowed (tests of the sandbox, see
     /// [`crate::sandbox::probe`]).
     SandboxProbe,
+    /// One of the faults above (all but the sandbox probe) for about one input in four, chosen
+    /// from a hash of the seed and the input's path, none for the others: the soak test's mix
+    /// (`UNSEEN_TEST_FAULT=random:SEED`).
+    Random(u64),
 }
 
 impl Fault {
@@ -50,7 +55,7 @@ impl Fault {
             "trailer" => Fault::Trailer,
             "corrupt" => Fault::Corrupt,
             "sandbox-probe" => Fault::SandboxProbe,
-            _ => return None,
+            other => Fault::Random(other.strip_prefix("random:")?.parse().ok()?),
         })
     }
 }
@@ -188,7 +193,7 @@ impl Pipeline {
     }
 
     fn detect_with(&self, path: &Path, rgb: &RgbImage, manual: &ManualRegions, video: bool) -> Result<Vec<Detection>> {
-        if self.fault == Some(Fault::Detect) {
+        if self.fault(path) == Some(Fault::Detect) {
             return Err(Error::detect(path, "injected detector failure"));
         }
         let opts = DetectOptions { preset: self.options.preset, threshold: self.options.threshold, video };
@@ -208,7 +213,7 @@ impl Pipeline {
         windows: &[crate::track::keyframe::Window],
         manual: &ManualRegions,
     ) -> Result<Vec<Detection>> {
-        if self.fault == Some(Fault::Detect) {
+        if self.fault(path) == Some(Fault::Detect) {
             return Err(Error::detect(path, "injected detector failure"));
         }
         let opts = DetectOptions { preset: self.options.preset, threshold: self.options.threshold, video: true };
@@ -231,9 +236,19 @@ impl Pipeline {
         obscure::obscure(img, regions, &self.params(), &mut rng);
     }
 
-    /// The injected fault, if any.
-    pub(crate) fn fault(&self) -> Option<Fault> {
-        self.fault
+    /// The fault injected for the input at `path`, if any ([`Fault::Random`] resolved).
+    pub(crate) fn fault(&self, path: &Path) -> Option<Fault> {
+        use sha2::{Digest, Sha256};
+        const MIX: [Fault; 5] = [Fault::Detect, Fault::Encode, Fault::SkipObscure, Fault::Trailer, Fault::Corrupt];
+        match self.fault? {
+            Fault::Random(seed) => {
+                let mut h = Sha256::new();
+                h.update(seed.to_le_bytes());
+                h.update(path.as_os_str().as_encoded_bytes());
+                MIX.get(usize::from(h.finalize()[0]) % (MIX.len() * 4)).copied()
+            }
+            fault => Some(fault),
+        }
     }
 
     pub(crate) fn params(&self) -> obscure::Params {
@@ -259,10 +274,11 @@ impl Pipeline {
                 format!("file is {} bytes, above the limit of {}", bytes.len(), self.options.limits.max_file_bytes),
             ));
         }
-        if self.fault == Some(Fault::SandboxProbe) {
+        if self.fault(path) == Some(Fault::SandboxProbe) {
             let secret = std::env::var_os("UNSEEN_TEST_PROBE_PATH").unwrap_or_default();
             let addr = std::env::var("UNSEEN_TEST_PROBE_ADDR").unwrap_or_default();
-            return Err(Error::decode(path, crate::sandbox::probe(Path::new(&secret), &addr)));
+            let unix = std::env::var_os("UNSEEN_TEST_PROBE_UNIX").unwrap_or_default();
+            return Err(Error::decode(path, crate::sandbox::probe(Path::new(&secret), &addr, Path::new(&unix))));
         }
         let decoded = decode_image(path, bytes, &self.options.limits)?;
         let kind = out_kind.unwrap_or(decoded.kind);
@@ -270,7 +286,7 @@ impl Pipeline {
         let regions = plan.regions(RegionRule::of(&self.options));
         let faces = plan.kept();
         let mut intended = decoded.rgb.clone();
-        if self.fault != Some(Fault::SkipObscure) {
+        if self.fault(path) != Some(Fault::SkipObscure) {
             self.obscure(&mut intended, &regions, 0);
         }
         obscure::check(&decoded.rgb, &intended, &regions, &self.params())
@@ -287,12 +303,12 @@ impl Pipeline {
                 }
             }
         }
-        if self.fault == Some(Fault::Encode) {
+        if self.fault(path) == Some(Fault::Encode) {
             return Err(Error::encode(path, "injected encoder failure"));
         }
         let mut out = crate::encode::encode_image(&intended, alpha.as_ref(), kind, self.options.jpeg_quality)
             .map_err(|e| Error::encode(path, e))?;
-        match self.fault {
+        match self.fault(path) {
             Some(Fault::Trailer) => out.extend_from_slice(b"GPS 51.5N 0.1W"),
             Some(Fault::Corrupt) => {
                 let corrupted =

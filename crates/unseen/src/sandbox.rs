@@ -3,7 +3,9 @@
 //! ffmpeg and the dynamic loader need) and writing only inside its output folders, and gives up
 //! network access. The restriction holds for every thread started afterwards and for every
 //! child (ffmpeg, ffprobe): a decoder that is compromised by a hostile file can read no other
-//! file of the user's, write nowhere else, and open no TCP connection.
+//! file of the user's, write nowhere else, and open no TCP connection. A seccomp filter then
+//! takes away the creation of sockets of any kind (UDP, raw, named Unix sockets, netlink), which
+//! Landlock cannot forbid on the kernels this project runs on.
 //!
 //! Call [`restrict`] from the main thread before any other thread exists (Landlock applies to
 //! the calling thread and its future children only): the CLI calls it after planning the jobs
@@ -102,7 +104,7 @@ pub fn restrict(allow: &Allow) -> Result<Enforced, String> {
             ruleset.add_rule(PathBeneath::new(fd, access)).map_err(|e| format!("sandbox: {}: {e}", path.display()))?;
     }
     let status = ruleset.restrict_self().map_err(|e| format!("sandbox: {e}"))?;
-    Ok(match status.ruleset {
+    let landlock = match status.ruleset {
         RulesetStatus::FullyEnforced => Enforced::Full,
         RulesetStatus::PartiallyEnforced => Enforced::Partial(
             "this kernel's Landlock is older than ABI 6: some rules (network, scoping) are not enforced".into(),
@@ -110,7 +112,32 @@ pub fn restrict(allow: &Allow) -> Result<Enforced, String> {
         RulesetStatus::NotEnforced => {
             Enforced::None("this kernel has no Landlock (Linux ≥ 5.13 with it enabled)".into())
         }
+    };
+    Ok(match (landlock, deny_sockets()) {
+        (landlock, Ok(())) => landlock,
+        (Enforced::Full, Err(e)) => Enforced::Partial(e),
+        (Enforced::Partial(why), Err(e)) => Enforced::Partial(format!("{why}; {e}")),
+        (Enforced::None(why), Err(e)) => Enforced::None(format!("{why}; {e}")),
     })
+}
+
+/// Installs a seccomp filter on this thread (inherited by the threads and children it starts
+/// afterwards) under which `socket` and `socketpair` fail with `EACCES`: no socket of any family
+/// can be created. Sockets that were open before (none in the CLI) stay usable.
+///
+/// # Errors
+/// A description when the filter cannot be built for this architecture or the kernel refuses it.
+#[cfg(target_os = "linux")]
+pub fn deny_sockets() -> Result<(), String> {
+    use seccompiler::{BpfProgram, SeccompAction, SeccompFilter, TargetArch};
+    let arch = TargetArch::try_from(std::env::consts::ARCH)
+        .map_err(|e| format!("no seccomp filter on {}: {e}", std::env::consts::ARCH))?;
+    let rules = [libc::SYS_socket, libc::SYS_socketpair].into_iter().map(|nr| (nr, Vec::new())).collect();
+    let filter =
+        SeccompFilter::new(rules, SeccompAction::Allow, SeccompAction::Errno(libc::EACCES.unsigned_abs()), arch)
+            .map_err(|e| format!("seccomp filter: {e}"))?;
+    let program: BpfProgram = filter.try_into().map_err(|e| format!("seccomp filter: {e}"))?;
+    seccompiler::apply_filter(&program).map_err(|e| format!("seccomp filter not applied: {e}"))
 }
 
 /// Not Linux: nothing is restricted.
@@ -157,10 +184,11 @@ fn which(tool: &str) -> Option<PathBuf> {
 }
 
 /// Tests only (reached through the `sandbox-probe` fault): tries what a compromised decoder
-/// would, and says what happened: reading `secret`, connecting to `addr`, and a child process
-/// (`cat`) reading `secret`.
+/// would, and says what happened: reading `secret`, connecting to `addr` over TCP, sending a UDP
+/// datagram to `addr`, connecting to the Unix socket `unix` (a path; skipped when empty), and a
+/// child process (`cat`) reading `secret`.
 #[must_use]
-pub fn probe(secret: &Path, addr: &str) -> String {
+pub fn probe(secret: &Path, addr: &str, unix: &Path) -> String {
     let read = match std::fs::read(secret) {
         Ok(_) => "allowed".to_string(),
         Err(e) => format!("denied ({})", e.kind()),
@@ -169,10 +197,24 @@ pub fn probe(secret: &Path, addr: &str) -> String {
         Ok(_) => "allowed".to_string(),
         Err(e) => format!("denied ({})", e.kind()),
     };
+    let udp = match std::net::UdpSocket::bind("127.0.0.1:0").and_then(|s| s.send_to(b"leak", addr)) {
+        Ok(_) => "allowed".to_string(),
+        Err(e) => format!("denied ({})", e.kind()),
+    };
+    #[cfg(unix)]
+    let unix = match std::os::unix::net::UnixStream::connect(unix) {
+        Ok(_) => "allowed".to_string(),
+        Err(e) => format!("denied ({})", e.kind()),
+    };
+    #[cfg(not(unix))]
+    let unix = {
+        let _ = unix;
+        "not tried".to_string()
+    };
     let child = match std::process::Command::new("cat").arg(secret).output() {
         Ok(o) if o.status.success() => "allowed".to_string(),
         Ok(_) => "denied".to_string(),
         Err(e) => format!("not run ({})", e.kind()),
     };
-    format!("sandbox probe: read {read}; connect {connect}; child read {child}")
+    format!("sandbox probe: read {read}; connect {connect}; udp {udp}; unix socket {unix}; child read {child}")
 }

@@ -222,7 +222,7 @@ pub(crate) fn process(
         }
     };
     let (w, h) = reader.size().ok_or_else(|| Error::decode(path, "decoder gave no frame size"))?;
-    if p.fault() == Some(Fault::Encode) {
+    if p.fault(path) == Some(Fault::Encode) {
         return Err(Error::encode(path, "injected encoder failure"));
     }
     let enc =
@@ -278,7 +278,7 @@ pub(crate) fn process(
     dec_proc.wait().map_err(|e| Error::decode(path, e))?;
     enc.finish().map_err(|e| Error::encode(path, e))?;
     scrub_mp4(tmp.path()).map_err(|e| Error::encode(path, format!("scrubbing the mp4: {e}")))?;
-    if p.fault() == Some(Fault::Trailer) {
+    if p.fault(path) == Some(Fault::Trailer) {
         let mut f = std::fs::OpenOptions::new()
             .append(true)
             .open(tmp.path())
@@ -568,7 +568,7 @@ fn finish_frame(
     planner.forget_before(idx + 1);
     let params = p.params();
     let original = img.clone();
-    if p.fault() != Some(Fault::SkipObscure) {
+    if p.fault(path) != Some(Fault::SkipObscure) {
         // a new generator per frame: fresh OS noise, so averaging frames recovers nothing
         p.obscure(&mut img, &regions, idx);
     }
@@ -580,7 +580,7 @@ fn finish_frame(
     stats.covered += u64::from(!regions.is_empty());
     stats.frames += 1;
     let mut data = img.into_raw();
-    if p.fault() == Some(Fault::Corrupt) {
+    if p.fault(path) == Some(Fault::Corrupt) {
         data.fill(0);
     }
     out.send(head).map_err(|_| Stop::EncoderGone)?;

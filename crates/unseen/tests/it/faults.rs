@@ -21,6 +21,7 @@ fn expected_stage(f: Fault) -> &'static str {
         Fault::SkipObscure | Fault::Trailer | Fault::Corrupt => "verify",
         // the probe replaces decoding (its result is the error message)
         Fault::SandboxProbe => "decode",
+        Fault::Random(_) => unreachable!("a mix of the faults above, resolved per input"),
     }
 }
 
@@ -83,4 +84,26 @@ fn every_fault_fails_closed() {
             assert_eq!(std::fs::read(&job.input).unwrap(), read(fixture), "{what}: input modified");
         }
     }
+}
+
+/// `random:SEED` (the soak run's mix): about one input in four gets one of the faults, chosen
+/// from a hash of the seed and the path; exactly those fail, the others are written.
+#[test]
+fn a_random_fault_mix_fails_exactly_the_chosen_inputs() {
+    use sha2::{Digest, Sha256};
+    assert_eq!(Fault::parse("random:7"), Some(Fault::Random(7)));
+    assert_eq!(Fault::parse("random:x"), None);
+    let mut p = Pipeline::new(Options { preset: Preset::Fast, ..options() }).unwrap();
+    p.inject_fault(Some(Fault::Random(3)));
+    let bytes = read("astronaut.png");
+    let mut chosen = 0;
+    for i in 0..16 {
+        let name = format!("in/photo-{i}.png");
+        let h = Sha256::new().chain_update(3u64.to_le_bytes()).chain_update(name.as_bytes()).finalize();
+        let faulted = usize::from(h[0]) % 20 < 5;
+        chosen += usize::from(faulted);
+        let r = p.process_bytes(Path::new(&name), &bytes, &ManualRegions::default());
+        assert_eq!(r.is_err(), faulted, "{name}: {:?}", r.err());
+    }
+    assert!((1..16).contains(&chosen), "{chosen} of 16 chosen: the mix should hit some, not all");
 }

@@ -4,7 +4,6 @@ use std::path::Path;
 use std::time::Instant;
 
 use image::{GrayImage, Luma, RgbImage};
-use rayon::prelude::*;
 
 use crate::commit::{commit, Committed};
 use crate::decode::{decode_image, sniff_format, ImageKind};
@@ -17,6 +16,10 @@ use crate::plan::{ImagePlan, RegionRule};
 use crate::regions::{ManualRegions, RegionMap};
 use crate::report::{FileReport, Status};
 use crate::verify::verify_output;
+
+/// Stack of each batch worker thread: decoders and the detector run on it (the main thread's
+/// size, 8 MiB; the default for new threads is 2 MiB).
+const WORKER_STACK: usize = 8 << 20;
 
 /// A failure to inject, for tests of the fail-closed paths. Every fault must end in an error
 /// and no output; none can make unseen write an unverified file.
@@ -423,10 +426,36 @@ impl Pipeline {
         if workers <= 1 {
             return jobs.iter().map(work).collect();
         }
-        match rayon::ThreadPoolBuilder::new().num_threads(workers).build() {
-            Ok(pool) => pool.install(|| jobs.par_iter().map(work).collect()),
-            Err(_) => jobs.iter().map(work).collect(),
+        // Plain threads that take the next job in turn, not a rayon pool: the detector's own
+        // parallel work (tract) runs on rayon, and a rayon worker that waits for it steals other
+        // queued jobs onto the same stack, so a large batch nested whole files until the stack
+        // overflowed (found by the soak run, bench/soak.py).
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let done: std::sync::Mutex<Vec<Option<FileReport>>> = std::sync::Mutex::new(vec![None; jobs.len()]);
+        std::thread::scope(|scope| {
+            for _ in 0..workers.min(jobs.len()) {
+                let spawned = std::thread::Builder::new()
+                    .name("unseen-worker".into())
+                    .stack_size(WORKER_STACK)
+                    .spawn_scoped(scope, || loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(job) = jobs.get(i) else { break };
+                        let report = work(job);
+                        done.lock().unwrap_or_else(std::sync::PoisonError::into_inner)[i] = Some(report);
+                    });
+                if spawned.is_err() {
+                    break; // the threads already started (or this one, below) do the rest
+                }
+            }
+        });
+        let mut done = done.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // jobs no thread reached (no thread could be started): here, in order
+        for (i, slot) in done.iter_mut().enumerate() {
+            if slot.is_none() {
+                *slot = Some(work(&jobs[i]));
+            }
         }
+        done.into_iter().flatten().collect()
     }
 
     /// Reads and decodes an image file as [`Pipeline::process_job`] does (size limit, EXIF

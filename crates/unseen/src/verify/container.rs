@@ -172,6 +172,65 @@ fn tiff(b: &[u8]) -> Result<(), String> {
     if r32(ifd + 2 + n * 12).ok_or("truncated IFD")? != 0 {
         return Err("more than one IFD".into());
     }
+    // every byte belongs to the header, the IFD, a field's value or a strip: TIFF readers skip
+    // unreferenced bytes, so anything else (a trailer, a block between strips) could carry data
+    let mut ranges: Vec<(usize, usize)> = vec![(0, 8), (ifd, ifd + 2 + n * 12 + 4)];
+    let (mut offsets, mut counts) = (None, None);
+    for i in 0..n {
+        let e = ifd + 2 + i * 12;
+        let (tag, kind) = (r16(e).ok_or("truncated IFD entry")?, r16(e + 2).ok_or("truncated IFD entry")?);
+        let count = r32(e + 4).ok_or("truncated IFD entry")? as usize;
+        let unit: usize = match kind {
+            1 | 2 | 6 | 7 => 1,
+            3 | 8 => 2,
+            4 | 9 | 11 => 4,
+            5 | 10 | 12 => 8,
+            other => return Err(format!("tag {tag} has an unknown field type {other}")),
+        };
+        let size = unit.checked_mul(count).ok_or("field too large")?;
+        let at = if size > 4 {
+            let off = r32(e + 8).ok_or("truncated IFD entry")? as usize;
+            ranges.push((off, off.checked_add(size).ok_or("field too large")?));
+            off
+        } else {
+            e + 8
+        };
+        match tag {
+            273 => offsets = Some((kind, count, at)),
+            279 => counts = Some((kind, count, at)),
+            _ => {}
+        }
+    }
+    let value = |(kind, _, at): (u16, usize, usize), k: usize| -> Option<usize> {
+        match kind {
+            3 => r16(at.checked_add(k.checked_mul(2)?)?).map(usize::from),
+            4 => r32(at.checked_add(k.checked_mul(4)?)?).map(|v| v as usize),
+            _ => None,
+        }
+    };
+    let (Some(offsets), Some(counts)) = (offsets, counts) else { return Err("strips are not described".into()) };
+    if offsets.1 != counts.1 {
+        return Err("strip offsets and byte counts differ in number".into());
+    }
+    for k in 0..offsets.1 {
+        let (off, cnt) = (value(offsets, k).ok_or("bad strip offset")?, value(counts, k).ok_or("bad strip size")?);
+        ranges.push((off, off.checked_add(cnt).ok_or("strip too large")?));
+    }
+    ranges.sort_unstable();
+    let mut end = 0;
+    for (start, stop) in ranges {
+        if stop > b.len() {
+            return Err("a field or strip lies past the end of the file".into());
+        }
+        // one byte of padding keeps fields at even offsets
+        if start > end + 1 {
+            return Err(format!("{} bytes at offset {end} belong to no field or strip", start - end));
+        }
+        end = end.max(stop);
+    }
+    if end + 1 < b.len() {
+        return Err(format!("{} bytes after the image data", b.len() - end));
+    }
     Ok(())
 }
 
@@ -234,6 +293,22 @@ mod tests {
         let mut trailer = bytes.clone();
         trailer.push(0);
         assert!(png(&trailer).is_err());
+    }
+
+    /// Found by the soak run (bench/soak.py): a metadata trailer after a TIFF's strips passed.
+    #[test]
+    fn tiff_rejects_bytes_that_belong_to_no_field_or_strip() {
+        let img = image::RgbImage::from_fn(40, 300, |x, y| image::Rgb([x as u8, y as u8, 7]));
+        let bytes = crate::encode::encode_image(&img, None, ImageKind::Tiff, 90).unwrap();
+        tiff(&bytes).unwrap();
+        let mut trailer = bytes.clone();
+        trailer.extend_from_slice(b"GPS 51.5N 0.1W");
+        assert!(tiff(&trailer).unwrap_err().contains("after the image data"), "{:?}", tiff(&trailer));
+        // a block hidden between the header and the first referenced byte
+        let mut hidden = bytes[..8].to_vec();
+        hidden.extend_from_slice(b"GPS 51.5N 0.1W..");
+        hidden.extend_from_slice(&bytes[8..]);
+        assert!(tiff(&hidden).is_err());
     }
 
     #[test]

@@ -209,11 +209,19 @@ fn is_container(kind: &[u8; 4]) -> bool {
 /// # Errors
 /// The first box that is not allowed, malformed sizes, or bytes after the last box.
 pub fn check_boxes(out: &Path, len: u64) -> std::result::Result<(), String> {
-    let mut f = std::fs::File::open(out).map_err(|e| e.to_string())?;
+    let f = std::fs::File::open(out).map_err(|e| e.to_string())?;
+    check_boxes_in(f, len)
+}
+
+/// [`check_boxes`] on any seekable reader of `len` bytes (a file, or bytes in memory).
+///
+/// # Errors
+/// As [`check_boxes`].
+pub fn check_boxes_in<R: Read + std::io::Seek>(mut f: R, len: u64) -> std::result::Result<(), String> {
+    use std::io::SeekFrom;
     let mut pos = 0u64;
     let (mut moovs, mut mdats) = (0, 0);
     while pos < len {
-        use std::io::{Seek, SeekFrom};
         if len - pos < 8 {
             return Err(format!("{} stray bytes at the end", len - pos));
         }

@@ -8,6 +8,7 @@ mod common;
 mod decoding;
 mod detection;
 mod faults;
+mod fuzz_corpus;
 mod model;
 mod phone_formats;
 mod phone_video;

@@ -28,6 +28,8 @@ numpy, Pillow: see bench/README.md). The unseen binary is built with `--release 
 (UNSEEN_BIN overrides it); onnxruntime for unseen comes from ORT_DYLIB_PATH, else from this
 venv's onnxruntime package. --quick: 4 s clips and 8 images (a smoke test, not for figures).
 --thorough: also the thorough preset (every frame in full at ×2 on video; slow).
+--extras: also balanced on tract with --cascade (images), --text and --people head (issues 12
+and 13: what the cascade saves, what text and people detection cost).
 """
 
 import argparse
@@ -204,6 +206,7 @@ def main():
     ap.add_argument("--quick", action="store_true", help="short clips, few images (smoke test)")
     ap.add_argument("--thorough", action="store_true", help="also the thorough preset")
     ap.add_argument("--only", choices=["video", "images"], help="run one half")
+    ap.add_argument("--extras", action="store_true", help="also --cascade, --text, --people head (tract)")
     args = ap.parse_args()
     for tool in ("ffmpeg", "/usr/bin/time"):
         if not shutil.which(tool):
@@ -237,11 +240,16 @@ def main():
     solid = ["--mode", "solid", "--shape", "box", "--quiet", "--overwrite"]
 
     def unseen_runs(label, inp, out_dir, measure, per, dsec, unit):
-        configs = [(b, p, []) for b in backends for p in presets]
+        configs = [(b, p, [], "") for b in backends for p in presets]
         if unit == "fps":  # the reference: every frame detected in full
-            configs.append((backends[-1], "balanced", ["--keyframe-interval", "1"]))
-        for backend, preset, extra in configs:
-            name = f"{backend}_{preset}{'_every_frame' if extra else ''}"
+            configs.append((backends[-1], "balanced", ["--keyframe-interval", "1"], ", every frame"))
+        if args.extras:
+            if unit != "fps":
+                configs.append(("tract", "balanced", ["--cascade"], ", --cascade"))
+            configs.append(("tract", "balanced", ["--text"], ", --text"))
+            configs.append(("tract", "balanced", ["--people", "head"], ", --people head"))
+        for backend, preset, extra, suffix in configs:
+            name = f"{backend}_{preset}" + "".join(c for c in suffix if c.isalnum() or c == " ").replace(" ", "_")
             report = out_dir / f"report_{name}.json"
             dst = out_dir / f"unseen_{name}"
             sec, rss = timed([unseen, *solid, "--backend", backend, "--preset", preset, *extra, "--report",
@@ -254,7 +262,7 @@ def main():
             speed = f"{per / sec:.2f}" if unit == "fps" else f"{sec / per:.3f} s"
             ratio = dsec / sec
             full = f"{fulls}/{frames}" if frames else "-"
-            shown = preset + (", every frame" if extra else "")
+            shown = preset + suffix
             print(f"| {label} | unseen | {used} | {shown} | {speed} | {ratio:.2f}x | {rss:.0f} | {full} | "
                   f"{prot:.3f} |", flush=True)
 

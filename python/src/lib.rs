@@ -13,7 +13,7 @@ use pyo3::types::{PyBytes, PyDict};
 use unseen::inputs::{output_name, Job};
 use unseen::regions::RegionMap;
 use unseen::report::{FileReport, Status};
-use unseen::{Audio, Backend, Error, Mode, Options, Pipeline, Preset, Shape};
+use unseen::{Audio, Backend, Error, Mode, Options, People, Pipeline, Preset, Shape};
 
 /// The same allocator as the CLI (see its main.rs): tract's large per-inference buffers are
 /// reused instead of going back to the kernel after every run.
@@ -82,6 +82,10 @@ fn options_from(kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Options> {
                 "shape" => o.shape = parse(&value, "shape")?.parse::<Shape>().map_err(named)?,
                 "backend" => o.backend = parse(&value, "backend")?.parse::<Backend>().map_err(named)?,
                 "audio" => o.audio = parse(&value, "audio")?.parse::<Audio>().map_err(named)?,
+                "text" => o.text = value.extract().map_err(|_| num("text"))?,
+                "cascade" => o.cascade = value.extract().map_err(|_| num("cascade"))?,
+                "people" => o.people = Some(parse(&value, "people")?.parse::<People>().map_err(named)?),
+                "people_threshold" => o.people_threshold = value.extract().map_err(|_| num("people_threshold"))?,
                 "threshold" => threshold = Some(value.extract::<f32>().map_err(|_| num("threshold"))?),
                 "margin" => o.margin = value.extract().map_err(|_| num("margin"))?,
                 "grid" => o.grid = value.extract().map_err(|_| num("grid"))?,
@@ -230,7 +234,7 @@ impl Engine {
             .map_err(|e| to_py(&e))?;
         let mut report = FileReport::new(&name, Some(&out_name));
         report.status = Status::Ok;
-        report.faces.clone_from(&prepared.faces);
+        report.set_found(prepared.faces.clone());
         report.manual_regions = prepared.manual_regions;
         report.seconds = started.elapsed().as_secs_f64();
         Ok((PyBytes::new(py, &prepared.bytes), prepared.kind.name(), out_name, json(&report)?))

@@ -39,6 +39,16 @@ def test_defaults_are_the_libraries_and_options_are_checked():
         unseen.Anonymizer()._engine.__class__(colour="red")
 
 
+def test_text_and_people_options_reach_the_library():
+    a = unseen.Anonymizer(text=True, people="head", mode="solid", shape="box")
+    assert (a.options["text"], a.options["people"]) == (True, "head")
+    r = a.process_bytes((TESTDATA / "good" / "plate_badge.png").read_bytes(), "plate_badge.png")
+    assert len(r.faces) == 1, r.report
+    assert len(r.report["text"]) >= 2 and r.report["people"][0]["kind"] == "person", r.report
+    with pytest.raises(unseen.OptionsError, match="people"):
+        unseen.Anonymizer(people="torso")
+
+
 def test_process_bytes_obscures_the_face_by_the_rule_and_keeps_the_rest(anonymizer):
     src = (TESTDATA / "astronaut.png").read_bytes()
     r = anonymizer.process_bytes(src, "astronaut.png")

@@ -143,7 +143,9 @@ class Anonymizer:
     ``jpeg_quality``, ``threads`` (detector threads, default: all CPUs), ``backend`` ("auto",
     "tract", "ort"), ``audio`` ("drop", "keep"), ``extend_frames``, ``keyframe_interval``,
     ``max_pixels``, ``max_file_bytes``, ``overwrite`` (replace existing outputs in
-    :meth:`process_file`), ``regions`` (a regions file, as ``--regions``).
+    :meth:`process_file`), ``regions`` (a regions file, as ``--regions``), ``text`` (also obscure
+    text, as ``--text``), ``people`` ("body" or "head", as ``--people``), ``people_threshold``,
+    ``cascade`` (as ``--cascade``).
 
     Raises :class:`OptionsError` for a bad value and ``TypeError`` for an unknown name.
     """
@@ -169,6 +171,10 @@ class Anonymizer:
         max_file_bytes: Optional[int] = None,
         overwrite: Optional[bool] = None,
         regions: Optional[PathLike] = None,
+        text: Optional[bool] = None,
+        people: Optional[str] = None,
+        people_threshold: Optional[float] = None,
+        cascade: Optional[bool] = None,
     ) -> None:
         given = dict(
             preset=preset,
@@ -189,6 +195,10 @@ class Anonymizer:
             max_file_bytes=max_file_bytes,
             overwrite=overwrite,
             regions=os.fspath(regions) if regions is not None else None,
+            text=text,
+            people=people,
+            people_threshold=people_threshold,
+            cascade=cascade,
         )
         self._engine = _Engine(**{k: v for k, v in given.items() if v is not None})
 

@@ -44,6 +44,10 @@ class Engine:
         max_file_bytes: int = ...,
         overwrite: bool = ...,
         regions: _Path = ...,
+        text: bool = ...,
+        people: str = ...,
+        people_threshold: float = ...,
+        cascade: bool = ...,
     ) -> None: ...
     def options(self) -> str: ...
     def backend(self) -> str: ...

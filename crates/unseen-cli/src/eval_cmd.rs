@@ -8,7 +8,7 @@ use unseen::eval::widerface::{format_predictions, parse_predictions};
 use unseen::eval::{detect_dataset, score, Dataset, EvalReport};
 use unseen::{Options, Pipeline, Preset};
 
-use crate::args::{cpus, BackendArg, PresetArg};
+use crate::args::{cpus, BackendArg, PeopleArg, PresetArg};
 use crate::Exit;
 
 #[derive(Debug, clap::Args)]
@@ -53,6 +53,15 @@ pub struct EvalArgs {
     /// Inference engine (as for the main command).
     #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
     pub backend: BackendArg,
+
+    /// Run the finest passes only around YuNet's proposals (as `--cascade` for the main command).
+    #[arg(long)]
+    pub cascade: bool,
+
+    /// Also detect people (as for the main command; `head` for the head area): their regions
+    /// count towards `protected` and the obscured area, not towards face AP or recall.
+    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "body", value_name = "WHAT")]
+    pub people: Option<PeopleArg>,
 }
 
 pub fn run(a: &EvalArgs) -> anyhow::Result<Exit> {
@@ -63,6 +72,8 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<Exit> {
         margin: a.margin,
         detector_threads: a.threads.unwrap_or_else(cpus),
         backend: a.backend.into(),
+        people: a.people.map(Into::into),
+        cascade: a.cascade,
         ..Options::default()
     };
     let pipeline = Pipeline::new(options).context("loading the detector")?;
@@ -75,16 +86,18 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<Exit> {
             let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
             let preds = parse_predictions(p, &text)?;
             let name = p.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-            (score(&pipeline, &ds, &preds, &name, pipeline.options().threshold, 0.0)?, a.label.clone().unwrap_or(name))
+            let none = Default::default();
+            let report = score(&pipeline, &ds, &preds, &none, &name, pipeline.options().threshold, 0.0)?;
+            (report, a.label.clone().unwrap_or(name))
         }
         None => {
-            let (preds, spi) = detect_dataset(&pipeline, &ds, &|_| {})?;
+            let (preds, people, spi) = detect_dataset(&pipeline, &ds, &|_| {})?;
             if let Some(out) = &a.write_predictions {
                 std::fs::write(out, format_predictions(&ds.order(), &preds))
                     .with_context(|| format!("writing {}", out.display()))?;
             }
             let label = a.label.clone().unwrap_or_else(|| format!("unseen {}", format!("{preset:?}").to_lowercase()));
-            (score(&pipeline, &ds, &preds, "unseen", 0.0, spi)?, label)
+            (score(&pipeline, &ds, &preds, &people, "unseen", 0.0, spi)?, label)
         }
     };
     if a.json {
@@ -97,13 +110,13 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<Exit> {
 }
 
 pub fn table_header() -> String {
-    "| configuration | thr | AP easy | AP medium | AP hard | recall easy | recall medium | recall hard | recall h<10 | 10-20 | 20-40 | >=40 | recall >=20 px | false det./image | protected | s/image |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|".to_string()
+    "| configuration | thr | AP easy | AP medium | AP hard | recall easy | recall medium | recall hard | recall h<10 | 10-20 | 20-40 | >=40 | recall >=20 px | false det./image | protected | obscured area | s/image |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|".to_string()
 }
 
 pub fn table_row(label: &str, r: &EvalReport) -> String {
     let h = r.recall_by_height;
     format!(
-        "| {label} | {:.2} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.2} | {:.3} | {} |",
+        "| {label} | {:.2} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.2} | {:.3} | {:.3} | {} |",
         r.threshold,
         r.ap_easy,
         r.ap_medium,
@@ -118,6 +131,7 @@ pub fn table_row(label: &str, r: &EvalReport) -> String {
         r.recall_ge20,
         r.fp_per_image,
         r.protected,
+        r.obscured_area,
         if r.seconds_per_image > 0.0 { format!("{:.3}", r.seconds_per_image) } else { "-".into() }
     )
 }

@@ -94,6 +94,7 @@ fn run(args: &RunArgs) -> anyhow::Result<Exit> {
     let report = BatchReport {
         version: env!("CARGO_PKG_VERSION"),
         model_sha256: unseen::MODEL_SHA256,
+        models: pipeline.models(),
         backend: pipeline.detector().backend(),
         options,
         files,
@@ -104,6 +105,7 @@ fn run(args: &RunArgs) -> anyhow::Result<Exit> {
     }
     let (ok, skipped, failed) = report.counts();
     let faces: usize = report.files.iter().map(|f| f.faces.len()).sum();
+    let extras = extras_summary(&report);
     if !args.quiet {
         let verb = if pipeline.is_preview() { "outlined (NOT obscured)" } else { "obscured" };
         let videos = video_summary(&report.files);
@@ -115,7 +117,7 @@ fn run(args: &RunArgs) -> anyhow::Result<Exit> {
         eprintln!(
             "{}",
             progress::terminal_safe(&format!(
-                "unseen: {ok} written, {skipped} skipped (output exists), {failed} failed{others}; {faces} faces{videos} {verb}; output in {}; detector: {}",
+                "unseen: {ok} written, {skipped} skipped (output exists), {failed} failed{others}; {faces} faces{videos}{extras} {verb}; output in {}; detector: {}",
                 args.out.display(),
                 backend_summary(&pipeline)
             ))
@@ -196,6 +198,38 @@ fn video_summary(files: &[FileReport]) -> String {
     let tracks: usize = videos.iter().map(|v| v.face_tracks).sum();
     let s = if videos.len() == 1 { "" } else { "s" };
     format!(" in images, {tracks} face tracks in {} video{s}", videos.len())
+}
+
+/// With `--text` / `--people`: ", 4 text regions, 2 people (whole body)" for images, with
+/// ", 3 text tracks" and ", 2 person tracks" for videos, else "".
+fn extras_summary(report: &BatchReport) -> String {
+    let ok = || report.files.iter().filter(|f| f.status == Status::Ok);
+    let images = ok().any(|f| f.video.is_none());
+    let videos = || ok().filter_map(|f| f.video.as_ref());
+    let mut parts = Vec::new();
+    if report.options.text {
+        if images {
+            parts.push(format!("{} text regions", ok().map(|f| f.text.len()).sum::<usize>()));
+        }
+        if videos().next().is_some() {
+            parts.push(format!("{} text tracks", videos().filter_map(|v| v.text_tracks).sum::<usize>()));
+        }
+    }
+    if let Some(p) = report.options.people {
+        if images {
+            parts.push(format!("{} people", ok().map(|f| f.people.len()).sum::<usize>()));
+        }
+        if videos().next().is_some() {
+            parts.push(format!("{} person tracks", videos().filter_map(|v| v.person_tracks).sum::<usize>()));
+        }
+        if let Some(last) = parts.last_mut() {
+            last.push_str(match p {
+                unseen::People::Body => " (whole body)",
+                unseen::People::Head => " (head area)",
+            });
+        }
+    }
+    parts.iter().map(|p| format!(", {p}")).collect()
 }
 
 /// "tract", "onnxruntime", or "tract (onnxruntime not used: why)" when auto fell back.

@@ -137,7 +137,8 @@ function renderList(list) {
     const li = document.createElement('li');
     const k = document.createElement('span');
     k.className = `k ${b.kind}`;
-    k.textContent = b.kind === 'man' ? 'region' : b.kind === 'exc' ? 'excluded' : 'face';
+    k.textContent = b.kind === 'man' ? 'region' : b.kind === 'exc' ? 'excluded' : (b.what || 'face');
+    if (b.kind === 'det' && b.what && b.what !== 'face') k.classList.add(b.what);
     const t = document.createElement('span');
     t.textContent = `${b.label || ''} at ${Math.round(b.x)},${Math.round(b.y)} ${Math.round(b.w)}×${Math.round(b.h)}`;
     li.append(k, t);
@@ -161,7 +162,8 @@ function renderTracks() {
     li.dataset.track = t.id;
     li.classList.toggle('excluded', t.excluded);
     const label = document.createElement('span');
-    label.textContent = `Track ${t.id}: frames ${t.first}–${t.last} (best ${t.best.toFixed(2)})`;
+    const what = t.kind && t.kind !== 'face' ? ` (${t.kind})` : '';
+    label.textContent = `Track ${t.id}${what}: frames ${t.first}–${t.last} (best ${t.best.toFixed(2)})`;
     label.addEventListener('click', () => gotoFrame(t.first));
     const b = document.createElement('button');
     b.textContent = t.excluded ? 'Include' : 'Exclude';

@@ -7,10 +7,13 @@ export const applies = (b, frame) => !b.frames || frame === null || (frame >= b.
 const copy = (e) => ({ obscure: [...(e.obscure || [])], ignore: [...(e.ignore || [])], reviewed: !!e.reviewed });
 const rect = (r) => ({ x: r.x, y: r.y, w: r.w, h: r.h });
 
-/** Excludes a detection of an image: an ignore box that is the detection's own box. */
+/**
+ * Excludes a detection of an image: an ignore box that is the detection's own box, limited to
+ * its kind (excluding a person must not drop the face inside it).
+ */
 export function exclude(entry, det) {
   const e = copy(entry);
-  e.ignore.push(rect(det));
+  e.ignore.push({ ...rect(det), kind: det.kind || 'face' });
   return e;
 }
 
@@ -18,7 +21,8 @@ export function exclude(entry, det) {
 export function include(entry, det, frame) {
   const e = copy(entry);
   const c = centre(det);
-  e.ignore = e.ignore.filter((b) => !(applies(b, frame) && inside(b, c)));
+  const kind = det.kind || 'face';
+  e.ignore = e.ignore.filter((b) => !(applies(b, frame) && inside(b, c) && (!b.kind || b.kind === kind)));
   return e;
 }
 
@@ -65,8 +69,9 @@ export function boxes(detail, frameData, frame, selected) {
   const dets = frameData ? frameData.detections : (detail.detections || []);
   dets.forEach((d, i) => {
     const track = d.track !== undefined && d.track !== null ? `track ${d.track} · ` : '';
-    out.push({ key: `d${i}`, kind: d.excluded ? 'exc' : 'det', ...rect(d),
-      label: `${track}${d.score.toFixed(2)}${d.excluded ? ' excluded' : ''}` });
+    const what = d.kind && d.kind !== 'face' ? `${d.kind} · ` : '';
+    out.push({ key: `d${i}`, kind: d.excluded ? 'exc' : 'det', what: d.kind || 'face', ...rect(d),
+      label: `${what}${track}${d.score.toFixed(2)}${d.excluded ? ' excluded' : ''}` });
   });
   if (frameData) {
     frameData.faces.forEach((f, i) => {

@@ -78,7 +78,8 @@ export class Viewer {
   setBoxes(boxes) {
     this.layer.replaceChildren(...boxes.map((b) => {
       const d = document.createElement('div');
-      d.className = `box ${b.kind}${b.selected ? ' sel' : ''}`;
+      const what = b.kind === 'det' && b.what && b.what !== 'face' ? ` ${b.what}` : '';
+      d.className = `box ${b.kind}${what}${b.selected ? ' sel' : ''}`;
       d.dataset.key = b.key;
       d.dataset.kind = b.kind;
       place(d, b);

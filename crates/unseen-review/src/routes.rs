@@ -167,7 +167,7 @@ fn detail_json(app: &App, s: &Shared, i: usize) -> Value {
             v["height"] = json!(height);
             v["detections"] = faces
                 .iter()
-                .map(|d| json!({"x": d.rect.x, "y": d.rect.y, "w": d.rect.w, "h": d.rect.h, "score": d.score, "excluded": plan.is_excluded(d)}))
+                .map(|d| json!({"x": d.rect.x, "y": d.rect.y, "w": d.rect.w, "h": d.rect.h, "score": d.score, "kind": d.kind, "excluded": plan.is_excluded(d)}))
                 .collect();
             v["regions"] = plan.regions(app.rule()).iter().map(region_json).collect();
         }
@@ -180,7 +180,7 @@ fn detail_json(app: &App, s: &Shared, i: usize) -> Value {
                 .tracks(app.pipeline.options())
                 .iter()
                 .map(|t| {
-                    json!({"id": t.id, "first": t.first, "last": t.last, "detections": t.detections.len(),
+                    json!({"id": t.id, "kind": t.kind, "first": t.first, "last": t.last, "detections": t.detections.len(),
                                 "best": t.detections.iter().map(|d| d.1.score).fold(0.0f32, f32::max),
                                 "excluded": plan.track_excluded(t)})
                 })
@@ -210,7 +210,7 @@ async fn frame(State(app): State<Arc<App>>, Path((id, n)): Path<(String, String)
         .map(|d| {
             let track = tracks.iter().find(|t| t.detections.iter().any(|(f, e)| *f == n && e == d)).map(|t| t.id);
             json!({"x": d.rect.x, "y": d.rect.y, "w": d.rect.w, "h": d.rect.h, "score": d.score, "track": track,
-                   "excluded": plan.manual.ignores(&d.rect, Some(n))})
+                   "kind": d.kind, "excluded": plan.manual.ignores(d, Some(n))})
         })
         .collect();
     let faces: Vec<Rect> = planner.face_boxes(n);

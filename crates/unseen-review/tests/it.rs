@@ -58,7 +58,11 @@ fn config(root: &Path) -> Config {
 }
 
 fn start(dir: tempfile::TempDir, root: PathBuf, config: Config, fault: Option<Fault>) -> Session {
-    let server = Server::bind(config.clone(), pipeline(fault)).expect("bind");
+    start_with(dir, root, config, pipeline(fault))
+}
+
+fn start_with(dir: tempfile::TempDir, root: PathBuf, config: Config, pipeline: Pipeline) -> Session {
+    let server = Server::bind(config.clone(), pipeline).expect("bind");
     let addr = server.local_addrs()[0];
     let app = server.app();
     let url = server.url();
@@ -361,4 +365,42 @@ fn publish_fails_closed_on_a_fault() {
             .unwrap_or_default();
         assert!(stray.iter().all(|n| n == "no_faces.png"), "{fault:?}: {stray:?}");
     }
+}
+
+/// Issue 13: with `--people`, person detections come with their kind and are excluded like faces,
+/// and excluding the person (whose box holds the face's centre) leaves the face obscured.
+#[test]
+fn issue13_people_are_shown_by_kind_and_excluded_without_the_face() {
+    let (dir, root) = fixture();
+    let c = config(&root);
+    let p = Pipeline::new(Options {
+        noise_seed: Some(SEED),
+        detector_threads: 2,
+        people: Some(unseen::People::Body),
+        ..Options::default()
+    })
+    .expect("pipeline");
+    let s = start_with(dir, root, c, p);
+    wait("detection", || s.app.detection_done());
+    let astro = id_of(&s, "astronaut.png");
+    let (_, d) = json(&s, "GET", &format!("/api/inputs/{astro}"), None);
+    let dets = d["detections"].as_array().unwrap();
+    let kinds: Vec<&str> = dets.iter().map(|x| x["kind"].as_str().unwrap()).collect();
+    assert!(kinds.contains(&"face") && kinds.contains(&"person"), "{d}");
+    assert_eq!(d["regions"].as_array().unwrap().len(), 2, "face and person regions: {d}");
+    let person = dets.iter().find(|x| x["kind"] == "person").unwrap();
+    let ignore =
+        serde_json::json!({"x": person["x"], "y": person["y"], "w": person["w"], "h": person["h"], "kind": "person"});
+    let entry = serde_json::json!({"ignore": [ignore]});
+    let (code, d) = json(&s, "PUT", &format!("/api/inputs/{astro}/decisions"), Some(&entry.to_string()));
+    assert_eq!(code, 200, "{d}");
+    for x in d["detections"].as_array().unwrap() {
+        assert_eq!(x["excluded"], x["kind"] == "person", "{x}");
+    }
+    assert_eq!(d["regions"].as_array().unwrap().len(), 1, "the face is still obscured: {d}");
+    // an ignore box without a kind drops every kind whose centre it holds (the regions file's rule)
+    let ignore = serde_json::json!({"x": person["x"], "y": person["y"], "w": person["w"], "h": person["h"]});
+    let entry = serde_json::json!({"ignore": [ignore]});
+    let (_, d) = json(&s, "PUT", &format!("/api/inputs/{astro}/decisions"), Some(&entry.to_string()));
+    assert_eq!(d["regions"].as_array().unwrap().len(), 0, "{d}");
 }

@@ -58,6 +58,18 @@ pub enum Backend {
     Ort,
 }
 
+/// What `--people` obscures of each person found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum People {
+    /// The whole person box (slightly enlarged). The default of `--people`.
+    Body,
+    /// Only the head area of each person box (its top part, see
+    /// [`crate::detect::people::head_of`]): covers heads turned away from the camera, which the
+    /// face detector cannot see, and leaves the scene readable.
+    Head,
+}
+
 /// What happens to the audio of a video.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -109,6 +121,10 @@ pub struct Options {
     pub threshold: f32,
     /// Detector preset. Default: [`Preset::Balanced`].
     pub preset: Preset,
+    /// Balanced preset, images: run the finest passes only in windows around the faces the cheap
+    /// YuNet model proposes (see [`crate::detect::Detector::detect`]): faster, at a measured
+    /// loss of recall (BENCHMARKS.md), so off by default. Default: false.
+    pub cascade: bool,
     /// JPEG output quality (1..=100). Default: 92.
     pub jpeg_quality: u8,
     /// Replace existing outputs instead of skipping them. Default: false.
@@ -123,6 +139,14 @@ pub struct Options {
     /// Default: none.
     #[serde(skip)]
     pub regions: RegionMap,
+    /// Also detect and obscure text (licence plates, name badges, signs, placards; any script)
+    /// with the embedded PP-OCRv4 text detector. Default: false.
+    pub text: bool,
+    /// Also detect people (embedded YOLOX-Nano) and obscure each whole person or its head area.
+    /// Default: `None` (off).
+    pub people: Option<People>,
+    /// Score threshold of the person detector. Default: [`crate::detect::people::THRESHOLD`].
+    pub people_threshold: f32,
     /// Audio of videos. Default: [`Audio::Drop`].
     pub audio: Audio,
     /// Video only: frames before a face track's first and after its last detection that are
@@ -176,12 +200,16 @@ impl Default for Options {
             margin: 1.3,
             threshold: Preset::Balanced.default_threshold(),
             preset: Preset::Balanced,
+            cascade: false,
             jpeg_quality: 92,
             overwrite: false,
             detector_threads: std::thread::available_parallelism().map_or(1, usize::from),
             backend: Backend::Auto,
             limits: Limits::default(),
             regions: RegionMap::default(),
+            text: false,
+            people: None,
+            people_threshold: crate::detect::people::THRESHOLD,
             audio: Audio::Drop,
             video_extend_frames: 10,
             video_keyframe_interval: None,
@@ -220,6 +248,7 @@ named_values! {
     Preset as "preset" { "fast" => Fast, "balanced" => Balanced, "thorough" => Thorough }
     Backend as "backend" { "auto" => Auto, "tract" => Tract, "ort" => Ort }
     Audio as "audio" { "keep" => Keep, "drop" => Drop }
+    People as "people" { "body" => Body, "head" => Head }
 }
 
 /// Largest grid that still counts as irreversible.
@@ -234,6 +263,9 @@ impl Options {
         let bad = |name, value: String, expected| Err(Error::InvalidOptions { name, value, expected });
         if !(0.0..=1.0).contains(&self.threshold) || self.threshold.is_nan() {
             return bad("threshold", self.threshold.to_string(), "0.0 ..= 1.0");
+        }
+        if !(0.0..=1.0).contains(&self.people_threshold) || self.people_threshold.is_nan() {
+            return bad("people-threshold", self.people_threshold.to_string(), "0.0 ..= 1.0");
         }
         if !(1.0..=4.0).contains(&self.margin) || self.margin.is_nan() {
             return bad("margin", self.margin.to_string(), "1.0 ..= 4.0");

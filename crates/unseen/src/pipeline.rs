@@ -4,9 +4,12 @@ use std::path::Path;
 use std::time::Instant;
 
 use image::{GrayImage, Luma, RgbImage};
+use serde::Serialize;
 
 use crate::commit::{commit, Committed};
 use crate::decode::{decode_image, sniff_format, ImageKind};
+use crate::detect::people::PersonDetector;
+use crate::detect::text::TextDetector;
 use crate::detect::{DetectOptions, Detection, Detector};
 use crate::error::{Error, Result};
 use crate::inputs::Job;
@@ -98,7 +101,8 @@ pub struct Prepared {
     pub bytes: Vec<u8>,
     /// Its format.
     pub kind: ImageKind,
-    /// Faces found (after ignore regions), source pixels.
+    /// Everything found and obscured (after ignore regions), source pixels: faces, and text and
+    /// people when asked for (see [`Detection::kind`]).
     pub faces: Vec<Detection>,
     /// Number of manual regions obscured.
     pub manual_regions: usize,
@@ -124,7 +128,20 @@ impl Prepared {
 pub struct Pipeline {
     options: Options,
     detector: std::sync::Arc<Detector>,
+    text: Option<std::sync::Arc<TextDetector>>,
+    people: Option<std::sync::Arc<PersonDetector>>,
     fault: Option<Fault>,
+}
+
+/// One embedded model a pipeline runs, for reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelUse {
+    /// What it detects: "faces", "text" or "people".
+    pub detects: &'static str,
+    /// The model's file in `models/`.
+    pub file: &'static str,
+    /// sha256 of the embedded bytes.
+    pub sha256: &'static str,
 }
 
 impl Pipeline {
@@ -137,7 +154,39 @@ impl Pipeline {
         options.validate()?;
         let detector = Detector::with_backend(options.backend, options.detector_threads)
             .map_err(|e| Error::detect(Path::new("models/centerface.onnx"), e))?;
-        Ok(Pipeline { options, detector: std::sync::Arc::new(detector), fault: None })
+        let text = if options.text {
+            let t = TextDetector::new(options.detector_threads)
+                .map_err(|e| Error::detect(Path::new("models/ppocrv4_det.onnx"), e))?;
+            Some(std::sync::Arc::new(t))
+        } else {
+            None
+        };
+        let people = if options.people.is_some() {
+            let p = PersonDetector::new(options.detector_threads)
+                .map_err(|e| Error::detect(Path::new("models/yolox_nano.onnx"), e))?;
+            Some(std::sync::Arc::new(p))
+        } else {
+            None
+        };
+        Ok(Pipeline { options, detector: std::sync::Arc::new(detector), text, people, fault: None })
+    }
+
+    /// The embedded models this pipeline runs (faces always; text and people when asked for).
+    #[must_use]
+    pub fn models(&self) -> Vec<ModelUse> {
+        let mut out =
+            vec![ModelUse { detects: "faces", file: "centerface.onnx", sha256: crate::detect::model::MODEL_SHA256 }];
+        if self.text.is_some() {
+            out.push(ModelUse { detects: "text", file: "ppocrv4_det.onnx", sha256: crate::detect::text::MODEL_SHA256 });
+        }
+        if self.people.is_some() {
+            out.push(ModelUse {
+                detects: "people",
+                file: "yolox_nano.onnx",
+                sha256: crate::detect::people::MODEL_SHA256,
+            });
+        }
+        out
     }
 
     /// The same pipeline (same detector) with other manual regions, e.g. decisions made since.
@@ -178,13 +227,40 @@ impl Pipeline {
         Ok(ImagePlan::new(self.detect_all(path, rgb)?, manual.clone()).kept())
     }
 
-    /// Every face in upright pixels (the configured preset and threshold), before any decision:
-    /// what an [`ImagePlan`] starts from.
+    /// Every face in upright pixels (the configured preset and threshold), and the text and
+    /// people when asked for, before any decision: what an [`ImagePlan`] starts from.
     ///
     /// # Errors
     /// [`Error::Detect`].
     pub fn detect_all(&self, path: &Path, rgb: &RgbImage) -> Result<Vec<Detection>> {
-        self.detect_with(path, rgb, &ManualRegions::default(), false)
+        let mut all = self.detect_with(path, rgb, &ManualRegions::default(), false)?;
+        all.extend(self.detect_extras(path, rgb)?);
+        Ok(all)
+    }
+
+    /// Text and people in upright pixels, as the options ask (nothing when neither is on),
+    /// before any decision. Video runs this on its keyframes (see the `video` module).
+    ///
+    /// # Errors
+    /// [`Error::Detect`].
+    pub fn detect_extras(&self, path: &Path, rgb: &RgbImage) -> Result<Vec<Detection>> {
+        let mut out = Vec::new();
+        if let Some(t) = &self.text {
+            out.extend(t.detect(rgb).map_err(|e| Error::detect(path, format!("text detector: {e}")))?);
+        }
+        if let Some(p) = &self.people {
+            let found = p
+                .detect(rgb, self.options.people_threshold)
+                .map_err(|e| Error::detect(path, format!("person detector: {e}")))?;
+            out.extend(found);
+        }
+        Ok(out)
+    }
+
+    /// Whether text or people are detected besides faces.
+    #[must_use]
+    pub fn has_extras(&self) -> bool {
+        self.text.is_some() || self.people.is_some()
     }
 
     /// [`Pipeline::detect`] for one video frame (the preset's video pass plan).
@@ -199,9 +275,14 @@ impl Pipeline {
         if self.fault(path) == Some(Fault::Detect) {
             return Err(Error::detect(path, "injected detector failure"));
         }
-        let opts = DetectOptions { preset: self.options.preset, threshold: self.options.threshold, video };
+        let opts = DetectOptions {
+            preset: self.options.preset,
+            threshold: self.options.threshold,
+            video,
+            cascade: self.options.cascade,
+        };
         let faces = self.detector.detect(rgb, &opts).map_err(|e| Error::detect(path, e))?;
-        Ok(faces.into_iter().filter(|d| !manual.ignores(&d.rect, None)).collect())
+        Ok(faces.into_iter().filter(|d| !manual.ignores(d, None)).collect())
     }
 
     /// Detects faces in one video frame only inside `windows` (see
@@ -219,17 +300,21 @@ impl Pipeline {
         if self.fault(path) == Some(Fault::Detect) {
             return Err(Error::detect(path, "injected detector failure"));
         }
-        let opts = DetectOptions { preset: self.options.preset, threshold: self.options.threshold, video: true };
+        let opts = DetectOptions {
+            preset: self.options.preset,
+            threshold: self.options.threshold,
+            video: true,
+            cascade: self.options.cascade,
+        };
         let faces = self.detector.detect_windows(rgb, windows, &opts).map_err(|e| Error::detect(path, e))?;
-        Ok(faces.into_iter().filter(|d| !manual.ignores(&d.rect, None)).collect())
+        Ok(faces.into_iter().filter(|d| !manual.ignores(d, None)).collect())
     }
 
-    /// The regions to obscure for these faces: each box enlarged by the margin, plus the manual
+    /// The regions to obscure for these detections (see [`RegionRule`]), plus the manual
     /// regions as given.
     #[must_use]
-    pub fn regions_for(&self, faces: &[Detection], manual: &ManualRegions) -> Vec<Region> {
-        let faces: Vec<_> = faces.iter().map(|d| d.rect).collect();
-        RegionRule::of(&self.options).regions(&faces, manual.obscure_at(None))
+    pub fn regions_for(&self, found: &[Detection], manual: &ManualRegions) -> Vec<Region> {
+        RegionRule::of(&self.options).regions(found, manual.obscure_at(None))
     }
 
     /// Obscures `regions` of `img` with the configured mode and fresh noise (`frame` varies a
@@ -398,7 +483,7 @@ impl Pipeline {
         match early.map_or_else(|| self.process_job(job), Err) {
             Ok((status, prepared)) => {
                 report.status = status;
-                report.faces = prepared.faces;
+                report.set_found(prepared.faces);
                 report.manual_regions = prepared.manual_regions;
             }
             Err(e) => report.fail(&e),

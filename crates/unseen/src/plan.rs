@@ -13,36 +13,72 @@
 
 use serde::Serialize;
 
-use crate::detect::Detection;
+use crate::detect::{Detection, Kind};
 use crate::geom::Rect;
 use crate::obscure::Region;
-use crate::options::{Options, Shape};
+use crate::options::{Options, People, Shape};
 use crate::regions::ManualRegions;
 use crate::track::Tracker;
 
-/// How a detection and a manual box become regions: the detection's box enlarged by the margin
-/// with the configured shape; manual boxes exactly as given, as boxes.
+/// How a detection and a manual box become regions:
+/// - a face: its box enlarged about its centre by the margin, with the configured shape;
+/// - text: its box (already grown by the detector's unclip distance) padded on every side by
+///   [`TEXT_PAD`] of its height (at least [`TEXT_PAD_MIN`] px), as a box;
+/// - a person: the whole box enlarged by [`PERSON_MARGIN`], or its head area
+///   ([`crate::detect::people::head_of`]) enlarged by the same, as a box;
+/// - manual boxes exactly as given, as boxes.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RegionRule {
     /// See [`Options::margin`].
     pub margin: f32,
     /// See [`Options::shape`].
     pub shape: Shape,
+    /// See [`Options::people`] (what of a person detection is obscured).
+    pub people: People,
 }
+
+/// Padding around a text box, as a share of its height.
+pub const TEXT_PAD: f32 = 0.25;
+/// Smallest padding around a text box, in pixels.
+pub const TEXT_PAD_MIN: f32 = 2.0;
+/// Enlargement of person boxes (and of their head areas) about their centre.
+pub const PERSON_MARGIN: f32 = 1.1;
 
 impl RegionRule {
     /// The rule of these options.
     #[must_use]
     pub fn of(options: &Options) -> RegionRule {
-        RegionRule { margin: options.margin, shape: options.shape }
+        RegionRule { margin: options.margin, shape: options.shape, people: options.people.unwrap_or(People::Body) }
     }
 
-    /// The regions for faces (margin applied) and manual boxes (as given).
+    /// The region of one detection of this kind.
     #[must_use]
-    pub fn regions(&self, faces: &[Rect], manual: impl IntoIterator<Item = Rect>) -> Vec<Region> {
-        faces
+    pub fn region(&self, rect: Rect, kind: Kind) -> Region {
+        match kind {
+            Kind::Face => Region { rect: rect.enlarged(self.margin), shape: self.shape },
+            Kind::Text => {
+                let pad = (rect.h * TEXT_PAD).max(TEXT_PAD_MIN);
+                Region {
+                    rect: Rect { x: rect.x - pad, y: rect.y - pad, w: rect.w + 2.0 * pad, h: rect.h + 2.0 * pad },
+                    shape: Shape::Box,
+                }
+            }
+            Kind::Person => {
+                let r = match self.people {
+                    People::Body => rect,
+                    People::Head => crate::detect::people::head_of(&rect),
+                };
+                Region { rect: r.enlarged(PERSON_MARGIN), shape: Shape::Box }
+            }
+        }
+    }
+
+    /// The regions for detections (by their kind) and manual boxes (as given).
+    #[must_use]
+    pub fn regions(&self, found: &[Detection], manual: impl IntoIterator<Item = Rect>) -> Vec<Region> {
+        found
             .iter()
-            .map(|r| Region { rect: r.enlarged(self.margin), shape: self.shape })
+            .map(|d| self.region(d.rect, d.kind))
             .chain(manual.into_iter().map(|rect| Region { rect, shape: Shape::Box }))
             .collect()
     }
@@ -67,7 +103,7 @@ impl ImagePlan {
     /// Whether detection `i` is excluded (its centre lies in an ignore box).
     #[must_use]
     pub fn is_excluded(&self, d: &Detection) -> bool {
-        self.manual.ignores(&d.rect, None)
+        self.manual.ignores(d, None)
     }
 
     /// The detections that are obscured.
@@ -79,68 +115,101 @@ impl ImagePlan {
     /// Exactly the regions to obscure.
     #[must_use]
     pub fn regions(&self, rule: RegionRule) -> Vec<Region> {
-        let faces: Vec<Rect> = self.kept().iter().map(|d| d.rect).collect();
-        rule.regions(&faces, self.manual.obscure_at(None))
+        rule.regions(&self.kept(), self.manual.obscure_at(None))
     }
 }
 
 /// The plan of a video, built frame by frame as detections arrive (memory bounded by the
-/// tracker's lookahead). Excluded detections (ignore boxes applying to their frame) are dropped
-/// before tracking, so an excluded face is not brought back by interpolation or extension.
+/// trackers' lookahead). Excluded detections (ignore boxes applying to their frame) are dropped
+/// before tracking, so an excluded face is not brought back by interpolation or extension. Each
+/// kind of detection (faces, text, people) has its own tracker: a plate never continues a face's
+/// track.
 #[derive(Debug, Clone)]
 pub struct VideoPlanner {
     manual: ManualRegions,
     rule: RegionRule,
-    tracker: Tracker,
+    trackers: [Tracker; 3],
+}
+
+fn kind_index(kind: Kind) -> usize {
+    Kind::ALL.iter().position(|&k| k == kind).unwrap_or(0)
 }
 
 impl VideoPlanner {
     /// A planner for one video with these decisions.
     #[must_use]
     pub fn new(manual: ManualRegions, options: &Options) -> VideoPlanner {
-        VideoPlanner { manual, rule: RegionRule::of(options), tracker: Tracker::new(options.video_extend_frames) }
+        let t = || Tracker::new(options.video_extend_frames);
+        VideoPlanner { manual, rule: RegionRule::of(options), trackers: [t(), t(), t()] }
     }
 
     /// Adds all detections of the next frame (frames are numbered 0, 1, 2, … in push order).
     pub fn push(&mut self, detected: &[Detection]) {
-        let frame = self.tracker.frames();
-        let kept: Vec<(Rect, f32)> =
-            detected.iter().filter(|d| !self.manual.ignores(&d.rect, Some(frame))).map(|d| (d.rect, d.score)).collect();
-        self.tracker.push_scored(&kept);
+        let frame = self.trackers[0].frames();
+        for kind in Kind::ALL {
+            let kept: Vec<(Rect, f32)> = detected
+                .iter()
+                .filter(|d| d.kind == kind && !self.manual.ignores(d, Some(frame)))
+                .map(|d| (d.rect, d.score))
+                .collect();
+            self.trackers[kind_index(kind)].push_scored(&kept);
+        }
     }
 
     /// Marks the end of the video.
     pub fn finish(&mut self) {
-        self.tracker.finish();
+        self.trackers.iter_mut().for_each(Tracker::finish);
     }
 
     /// Whether `frame`'s regions are final (see [`Tracker::ready`]).
     #[must_use]
     pub fn ready(&self, frame: u64) -> bool {
-        self.tracker.ready(frame)
+        self.trackers.iter().all(|t| t.ready(frame))
     }
 
     /// The boxes covering faces in `frame` (tracked, interpolated, extended; before the margin).
     #[must_use]
     pub fn face_boxes(&self, frame: u64) -> Vec<Rect> {
-        self.tracker.boxes(frame)
+        self.trackers[0].boxes(frame)
+    }
+
+    /// The boxes covering every kind in `frame` (tracked, interpolated, extended; before the
+    /// region rule), as detections of their kind (score 1).
+    #[must_use]
+    pub fn boxes(&self, frame: u64) -> Vec<Detection> {
+        Kind::ALL
+            .iter()
+            .flat_map(|&kind| {
+                self.trackers[kind_index(kind)].boxes(frame).into_iter().map(move |rect| Detection {
+                    rect,
+                    score: 1.0,
+                    kind,
+                })
+            })
+            .collect()
     }
 
     /// Exactly the regions to obscure in a ready `frame`.
     #[must_use]
     pub fn regions(&self, frame: u64) -> Vec<Region> {
-        self.rule.regions(&self.face_boxes(frame), self.manual.obscure_at(Some(frame)))
+        self.rule.regions(&self.boxes(frame), self.manual.obscure_at(Some(frame)))
     }
 
     /// Frees what no frame after `frame` needs (streaming use, after finishing `frame`).
     pub fn forget_before(&mut self, frame: u64) {
-        self.tracker.forget_before(frame);
+        self.trackers.iter_mut().for_each(|t| t.forget_before(frame));
     }
 
     /// Number of face tracks so far (after exclusions).
     #[must_use]
     pub fn tracks(&self) -> usize {
-        self.tracker.tracks()
+        self.trackers[0].tracks()
+    }
+
+    /// Number of tracks of `kind` so far (after exclusions).
+    #[must_use]
+    pub fn tracks_of(&self, kind: Kind) -> usize {
+        self.trackers[kind_index(kind)].tracks()
     }
 }
 
@@ -148,8 +217,12 @@ impl VideoPlanner {
 /// detections. Tracks exist only within one video; nothing links faces across files.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct TrackSpan {
-    /// Track number within the video, from 0, in order of first appearance.
+    /// Track number within the video, from 0: faces first, in order of first appearance, then
+    /// text, then people.
     pub id: usize,
+    /// What the track follows.
+    #[serde(skip_serializing_if = "Kind::is_face")]
+    pub kind: Kind,
     /// First frame with a detection.
     pub first: u64,
     /// Last frame with a detection.
@@ -179,21 +252,27 @@ impl VideoPlan {
         p
     }
 
-    /// The face tracks of the raw detections (the same association the pipeline uses).
+    /// The tracks of the raw detections (the same association the pipeline uses), one tracker
+    /// per kind: faces first, then text, then people.
     #[must_use]
     pub fn tracks(&self, options: &Options) -> Vec<TrackSpan> {
-        let mut t = Tracker::new(options.video_extend_frames);
         let mut spans: Vec<TrackSpan> = Vec::new();
-        for (frame, dets) in self.detected.iter().enumerate() {
-            let frame = frame as u64;
-            let ids = t.push_scored(&dets.iter().map(|d| (d.rect, d.score)).collect::<Vec<_>>());
-            for (d, id) in dets.iter().zip(ids) {
-                if id == spans.len() {
-                    spans.push(TrackSpan { id, first: frame, last: frame, detections: Vec::new() });
+        for kind in Kind::ALL {
+            let base = spans.len();
+            let mut t = Tracker::new(options.video_extend_frames);
+            for (frame, dets) in self.detected.iter().enumerate() {
+                let frame = frame as u64;
+                let dets: Vec<&Detection> = dets.iter().filter(|d| d.kind == kind).collect();
+                let ids = t.push_scored(&dets.iter().map(|d| (d.rect, d.score)).collect::<Vec<_>>());
+                for (d, id) in dets.into_iter().zip(ids) {
+                    let id = base + id;
+                    if id == spans.len() {
+                        spans.push(TrackSpan { id, kind, first: frame, last: frame, detections: Vec::new() });
+                    }
+                    let s = &mut spans[id];
+                    s.last = frame;
+                    s.detections.push((frame, *d));
                 }
-                let s = &mut spans[id];
-                s.last = frame;
-                s.detections.push((frame, *d));
             }
         }
         spans
@@ -202,18 +281,18 @@ impl VideoPlan {
     /// Whether every detection of a track is excluded.
     #[must_use]
     pub fn track_excluded(&self, track: &TrackSpan) -> bool {
-        track.detections.iter().all(|(f, d)| self.manual.ignores(&d.rect, Some(*f)))
+        track.detections.iter().all(|(f, d)| self.manual.ignores(d, Some(*f)))
     }
 }
 
 /// The ignore boxes that exclude exactly these detections of a video track: one per detection,
-/// the detection's own box limited to its frame.
+/// the detection's own box limited to its frame and to the track's kind.
 #[must_use]
 pub fn exclusion_boxes(track: &TrackSpan) -> Vec<crate::regions::ManualBox> {
     track
         .detections
         .iter()
-        .map(|(f, d)| crate::regions::ManualBox { frames: Some([*f, *f]), ..d.rect.into() })
+        .map(|(f, d)| crate::regions::ManualBox { frames: Some([*f, *f]), kind: Some(d.kind), ..d.rect.into() })
         .collect()
 }
 
@@ -223,20 +302,20 @@ mod tests {
     use crate::regions::ManualBox;
 
     fn det(x: f32, y: f32) -> Detection {
-        Detection { rect: Rect { x, y, w: 20.0, h: 20.0 }, score: 0.9 }
+        Detection::face(Rect { x, y, w: 20.0, h: 20.0 }, 0.9)
     }
 
     #[test]
     fn image_plan_excludes_by_centre_and_adds_manual_boxes() {
         let manual = ManualRegions {
-            obscure: vec![ManualBox { x: 100.0, y: 100.0, w: 10.0, h: 10.0, frames: None }],
+            obscure: vec![ManualBox { x: 100.0, y: 100.0, w: 10.0, h: 10.0, frames: None, kind: None }],
             ignore: vec![det(0.0, 0.0).rect.into()],
             reviewed: false,
         };
         let plan = ImagePlan::new(vec![det(0.0, 0.0), det(50.0, 50.0)], manual);
         assert!(plan.is_excluded(&plan.detected[0]));
         assert_eq!(plan.kept(), vec![det(50.0, 50.0)]);
-        let regions = plan.regions(RegionRule { margin: 2.0, shape: Shape::Ellipse });
+        let regions = plan.regions(RegionRule { margin: 2.0, shape: Shape::Ellipse, people: People::Body });
         assert_eq!(regions.len(), 2);
         assert_eq!(regions[0].rect, Rect { x: 40.0, y: 40.0, w: 40.0, h: 40.0 });
         assert_eq!(regions[1], Region { rect: Rect { x: 100.0, y: 100.0, w: 10.0, h: 10.0 }, shape: Shape::Box });
@@ -253,7 +332,7 @@ mod tests {
         assert_eq!(tracks.len(), 2);
         assert_eq!((tracks[0].first, tracks[0].last, tracks[0].detections.len()), (0, 7, 8));
         plan.manual.ignore = exclusion_boxes(&tracks[0]);
-        plan.manual.obscure = vec![ManualBox { x: 0.0, y: 0.0, w: 5.0, h: 5.0, frames: Some([3, 4]) }];
+        plan.manual.obscure = vec![ManualBox { x: 0.0, y: 0.0, w: 5.0, h: 5.0, frames: Some([3, 4]), kind: None }];
         assert!(plan.track_excluded(&tracks[0]) && !plan.track_excluded(&tracks[1]));
         let p = plan.planner(&options);
         for f in 0..8 {

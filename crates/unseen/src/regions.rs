@@ -59,6 +59,11 @@ pub struct ManualBox {
     /// Videos: the first and last frame (both included) the box applies to; `None`: all frames.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frames: Option<[u64; 2]>,
+    /// Ignore boxes only: the kind of detection the box excludes (`"face"`, `"text"`,
+    /// `"person"`); `None`: every kind. The review page sets it, so that excluding a person (a
+    /// box that holds a face's centre) does not also drop the face.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<crate::detect::Kind>,
 }
 
 impl ManualBox {
@@ -80,7 +85,7 @@ impl ManualBox {
 
 impl From<Rect> for ManualBox {
     fn from(r: Rect) -> ManualBox {
-        ManualBox { x: r.x, y: r.y, w: r.w, h: r.h, frames: None }
+        ManualBox { x: r.x, y: r.y, w: r.w, h: r.h, frames: None, kind: None }
     }
 }
 
@@ -100,11 +105,12 @@ pub struct ManualRegions {
 }
 
 impl ManualRegions {
-    /// Whether a detection box is dropped by an ignore box that applies to `frame`.
+    /// Whether a detection is dropped by an ignore box that applies to `frame` (and to its
+    /// kind): one that holds the detection's centre.
     #[must_use]
-    pub fn ignores(&self, rect: &Rect, frame: Option<u64>) -> bool {
-        let (cx, cy) = rect.center();
-        self.ignore.iter().any(|b| b.applies(frame) && b.rect().contains(cx, cy))
+    pub fn ignores(&self, d: &crate::detect::Detection, frame: Option<u64>) -> bool {
+        let (cx, cy) = d.rect.center();
+        self.ignore.iter().any(|b| b.applies(frame) && b.kind.is_none_or(|k| k == d.kind) && b.rect().contains(cx, cy))
     }
 
     /// The obscure boxes that apply to `frame`.
@@ -279,7 +285,7 @@ mod tests {
         assert_eq!(r.obscure_at(Some(10)).count(), 1);
         assert_eq!(r.obscure_at(Some(20)).count(), 1);
         assert_eq!(r.obscure_at(None).count(), 1, "images: every box applies");
-        let face = Rect { x: 2.0, y: 2.0, w: 4.0, h: 4.0 };
+        let face = crate::detect::Detection::face(Rect { x: 2.0, y: 2.0, w: 4.0, h: 4.0 }, 1.0);
         assert!(r.ignores(&face, Some(3)) && !r.ignores(&face, Some(4)));
         let back = RegionMap::from_json(Path::new("r.json"), &m.to_json()).unwrap();
         assert_eq!(back, m);

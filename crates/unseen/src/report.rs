@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::detect::Detection;
+use crate::detect::{Detection, Kind};
 
 /// Outcome of one input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -34,6 +34,12 @@ pub struct FileReport {
     pub error_kind: Option<&'static str>,
     /// Detected faces (source pixels, before the margin), after ignore regions.
     pub faces: Vec<Detection>,
+    /// Images, with `--text`: text regions found and obscured (source pixels, before padding).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub text: Vec<Detection>,
+    /// Images, with `--people`: people found (whole person boxes, before the region rule).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub people: Vec<Detection>,
     /// Number of manual regions obscured.
     pub manual_regions: usize,
     /// Seconds spent on this input.
@@ -55,9 +61,22 @@ impl FileReport {
             stage: None,
             error_kind: None,
             faces: Vec::new(),
+            text: Vec::new(),
+            people: Vec::new(),
             manual_regions: 0,
             seconds: 0.0,
             video: None,
+        }
+    }
+
+    /// Sorts what was found into `faces`, `text` and `people` by kind.
+    pub fn set_found(&mut self, found: Vec<Detection>) {
+        for d in found {
+            match d.kind {
+                Kind::Face => self.faces.push(d),
+                Kind::Text => self.text.push(d),
+                Kind::Person => self.people.push(d),
+            }
         }
     }
 
@@ -77,6 +96,12 @@ pub struct VideoReport {
     pub frames: u64,
     /// Face tracks (one face followed across frames) obscured.
     pub face_tracks: usize,
+    /// With `--text`: text tracks (one plate or sign followed across frames) obscured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text_tracks: Option<usize>,
+    /// With `--people`: person tracks obscured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub person_tracks: Option<usize>,
     /// Frames that got a full detection (all passes over the whole frame); the others were
     /// detected only around tracked faces.
     pub full_detections: u64,
@@ -103,8 +128,10 @@ pub struct VideoReport {
 pub struct BatchReport {
     /// The tool version.
     pub version: &'static str,
-    /// sha256 of the embedded detector.
+    /// sha256 of the embedded face detector.
     pub model_sha256: &'static str,
+    /// Every embedded model that ran (faces always; text and people when asked for).
+    pub models: Vec<crate::pipeline::ModelUse>,
     /// The inference engine that ran the detector: "tract" or "onnxruntime" (`options.backend`
     /// says what was asked for).
     pub backend: &'static str,

@@ -20,7 +20,7 @@ use image::RgbImage;
 use crate::commit::TEMP_PREFIX;
 use crate::decode::video::{missing_tool, parent_dir, probe, Decoder, NutFrame, Tools, VideoInfo};
 use crate::decode::Format;
-use crate::detect::{finest_pass, Detection};
+use crate::detect::{finest_pass, Detection, Kind};
 use crate::encode::video::{scrub_mp4, AudioSource, Encoder};
 use crate::error::{Error, Result};
 use crate::geom::Rect;
@@ -156,6 +156,8 @@ struct Stats {
     detections: u64,
     covered: u64,
     tracks: usize,
+    text_tracks: usize,
+    person_tracks: usize,
     full_detections: u64,
     signatures: Vec<Signature>,
 }
@@ -306,6 +308,8 @@ pub(crate) fn process(
     let report = VideoReport {
         frames: stats.frames,
         face_tracks: stats.tracks,
+        text_tracks: opts.text.then_some(stats.text_tracks),
+        person_tracks: opts.people.map(|_| stats.person_tracks),
         full_detections: stats.full_detections,
         keyframe_interval: opts.keyframe_interval(),
         detections: stats.detections,
@@ -375,8 +379,16 @@ fn frame_loop(
     let mut detector = FrameDetector::new(p);
     let mut planner = VideoPlanner::new(manual.clone(), p.options());
     let mut pending: VecDeque<(Vec<u8>, RgbImage)> = VecDeque::new();
-    let mut stats =
-        Stats { frames: 0, detections: 0, covered: 0, tracks: 0, full_detections: 0, signatures: Vec::new() };
+    let mut stats = Stats {
+        frames: 0,
+        detections: 0,
+        covered: 0,
+        tracks: 0,
+        text_tracks: 0,
+        person_tracks: 0,
+        full_detections: 0,
+        signatures: Vec::new(),
+    };
     let mut tail = None;
     for msg in frames {
         match msg {
@@ -385,7 +397,8 @@ fn frame_loop(
                     .ok_or_else(|| Error::decode(path, "decoded frame has the wrong size"))?;
                 let faces = detector.detect(p, path, &img)?;
                 let frame = stats.frames + pending.len() as u64;
-                stats.detections += faces.iter().filter(|d| !manual.ignores(&d.rect, Some(frame))).count() as u64;
+                stats.detections +=
+                    faces.iter().filter(|d| d.kind == Kind::Face && !manual.ignores(d, Some(frame))).count() as u64;
                 planner.push(&faces);
                 pending.push_back((f.head, img));
             }
@@ -410,6 +423,8 @@ fn frame_loop(
     }
     out.send(tail).map_err(|_| Stop::EncoderGone)?;
     stats.tracks = planner.tracks();
+    stats.text_tracks = planner.tracks_of(Kind::Text);
+    stats.person_tracks = planner.tracks_of(Kind::Person);
     stats.full_detections = detector.scheduler.full_detections();
     Ok(stats)
 }
@@ -417,10 +432,19 @@ fn frame_loop(
 /// Detection over the frames of one video, in order: in full on keyframes, around tracked faces
 /// in between ([`crate::track::keyframe`]). It sees every detection, before any decision, so what
 /// it detects does not depend on the decisions: the review page and the pipeline detect the same.
+///
+/// Text and people (when asked for) are detected over the whole frame on every
+/// [`Options::keyframe_interval`]-th frame (0, k, 2k, ...). The planner tracks them like faces:
+/// interpolation bridges the frames in between, and the extension (at least k − 1 frames)
+/// covers the frames before an object's first and after its last detection.
+///
+/// [`Options::keyframe_interval`]: crate::Options::keyframe_interval
 struct FrameDetector {
     tracker: Tracker,
     scheduler: Scheduler,
     extend: u64,
+    frame: u64,
+    extras_every: u64,
 }
 
 impl FrameDetector {
@@ -429,18 +453,24 @@ impl FrameDetector {
             tracker: Tracker::new(p.options().video_extend_frames),
             scheduler: Scheduler::new(p.options().keyframe_interval()),
             extend: u64::from(p.options().video_extend_frames),
+            frame: 0,
+            extras_every: u64::from(p.options().keyframe_interval()),
         }
     }
 
     /// All detections of the next frame.
     fn detect(&mut self, p: &Pipeline, path: &Path, img: &RgbImage) -> Result<Vec<Detection>> {
-        let faces = detect_scheduled(p, path, img, &self.tracker, &mut self.scheduler)?;
+        let mut faces = detect_scheduled(p, path, img, &self.tracker, &mut self.scheduler)?;
         let _ = self.tracker.push_scored(&faces.iter().map(|d| (d.rect, d.score)).collect::<Vec<_>>());
         // what the tracker keeps bounds memory and must not depend on the caller
         let n = self.tracker.frames();
         if n > self.extend {
             self.tracker.forget_before(n - self.extend);
         }
+        if p.has_extras() && self.frame.is_multiple_of(self.extras_every) {
+            faces.extend(p.detect_extras(path, img)?);
+        }
+        self.frame += 1;
         Ok(faces)
     }
 }

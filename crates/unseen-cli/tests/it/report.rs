@@ -88,3 +88,41 @@ fn report_records_failures_with_stage_and_no_output() {
     assert_eq!(f["faces"], serde_json::json!([]));
     assert!(env.outputs().is_empty());
 }
+
+/// Issue 13: `--text --people head` are named in the summary line, the report lists text and
+/// people apart from faces, names every model that ran with its sha256, and records the options;
+/// without them the report names only the face model.
+#[test]
+fn issue13_text_and_people_are_reported_with_their_models() {
+    let mut env = Env::new();
+    let input = env.input("good/plate_badge.png", "plate_badge.png");
+    let out = env
+        .unseen()
+        .args(["--text", "--people", "head", "--report", "report.json"])
+        .arg(&input)
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let summary = crate::env::stderr(&out);
+    assert!(
+        summary.contains("1 faces") && summary.contains("text regions") && summary.contains("1 people (head area)"),
+        "{summary}"
+    );
+    let r: Value = serde_json::from_slice(&read(&env.path("report.json"))).unwrap();
+    let files: Vec<&str> = r["models"].as_array().unwrap().iter().map(|m| m["file"].as_str().unwrap()).collect();
+    assert_eq!(files, ["centerface.onnx", "ppocrv4_det.onnx", "yolox_nano.onnx"]);
+    assert_eq!(r["models"][1]["sha256"], unseen::detect::text::MODEL_SHA256);
+    assert_eq!(r["options"]["text"], true);
+    assert_eq!(r["options"]["people"], "head");
+    let f = &r["files"][0];
+    assert_eq!(f["faces"].as_array().unwrap().len(), 1, "{f}");
+    assert!(f["text"].as_array().unwrap().len() >= 2, "{f}");
+    assert_eq!(f["people"][0]["kind"], "person", "{f}");
+
+    std::fs::remove_dir_all(env.out()).unwrap();
+    env.unseen().args(["--report", "plain.json"]).arg(&input).assert().code(0);
+    let r: Value = serde_json::from_slice(&read(&env.path("plain.json"))).unwrap();
+    assert_eq!(r["models"].as_array().unwrap().len(), 1);
+    assert!(r["files"][0].get("text").is_none() && r["files"][0].get("people").is_none());
+}

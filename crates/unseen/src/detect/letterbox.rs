@@ -28,6 +28,22 @@ pub struct Letterbox {
     pub flip: bool,
 }
 
+/// The planar 1×3×ph×pw tensor of `img` placed at the top left, channels in **BGR** order, values
+/// 0..255, `pad` everywhere else (YOLOX and YuNet take this; CenterFace takes RGB, see
+/// [`Letterbox::tensor`]).
+#[must_use]
+pub fn bgr_tensor(img: &RgbImage, pw: usize, ph: usize, pad: f32) -> Vec<f32> {
+    let plane = pw * ph;
+    let mut t = vec![pad; 3 * plane];
+    for (x, y, p) in img.enumerate_pixels() {
+        let o = y as usize * pw + x as usize;
+        t[o] = f32::from(p[2]);
+        t[plane + o] = f32::from(p[1]);
+        t[2 * plane + o] = f32::from(p[0]);
+    }
+    t
+}
+
 /// Rounds up to a multiple of 32 (at least 32).
 #[must_use]
 pub fn pad32(v: u32) -> u32 {

@@ -8,7 +8,10 @@ pub mod letterbox;
 pub mod model;
 #[cfg(feature = "ort")]
 pub mod onnxruntime;
+pub mod people;
 pub mod postprocess;
+pub mod text;
+pub mod yunet;
 
 use image::imageops::FilterType;
 use image::RgbImage;
@@ -20,14 +23,50 @@ use crate::geom::Rect;
 use crate::options::{Backend, Preset};
 use crate::track::keyframe::Window;
 
-/// One detected face, in source pixels.
+/// What a detection is. Faces are always detected; text and people only when asked for
+/// ([`crate::Options::text`], [`crate::Options::people`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A face (CenterFace).
+    #[default]
+    Face,
+    /// A text region: a plate, a badge, a sign (PP-OCRv4 det).
+    Text,
+    /// A whole person (YOLOX-Nano).
+    Person,
+}
+
+impl Kind {
+    /// All kinds, in the order they are tracked and reported.
+    pub const ALL: [Kind; 3] = [Kind::Face, Kind::Text, Kind::Person];
+
+    /// Whether this is [`Kind::Face`] (serde skips the kind of faces, so reports read as before).
+    #[must_use]
+    pub fn is_face(&self) -> bool {
+        *self == Kind::Face
+    }
+}
+
+/// One detection (a face unless `kind` says otherwise), in source pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Detection {
-    /// The face box.
+    /// The box.
     #[serde(flatten)]
     pub rect: Rect,
     /// Detector confidence (0..1).
     pub score: f32,
+    /// What was detected.
+    #[serde(skip_serializing_if = "Kind::is_face")]
+    pub kind: Kind,
+}
+
+impl Detection {
+    /// A face detection.
+    #[must_use]
+    pub fn face(rect: Rect, score: f32) -> Detection {
+        Detection { rect, score, kind: Kind::Face }
+    }
 }
 
 /// Detector settings.
@@ -40,7 +79,19 @@ pub struct DetectOptions {
     /// Video frames: a face is seen in many frames and tracking bridges misses, so the
     /// balanced preset skips upscaling and mirrors there (see [`plan_passes`]).
     pub video: bool,
+    /// Images, balanced preset: run the finest passes only in windows around the faces YuNet
+    /// proposes (see [`Detector::detect`] and [`crate::Options::cascade`]).
+    pub cascade: bool,
 }
+
+/// YuNet proposals scoring at least this open a window for CenterFace's finest passes.
+pub const PROPOSE_THRESHOLD: f32 = 0.2;
+/// Only proposals smaller than this (longer side, in pixels of the coarse pass below the finest)
+/// open a window: larger faces are what the coarse pass, which always runs in full, finds.
+pub const CASCADE_SMALL: f32 = 256.0;
+/// When the windows would cost more than this share of the upscaled passes over the whole image
+/// (a crowd), those passes run over the whole image instead.
+pub const CASCADE_MAX_SHARE: f32 = 0.5;
 
 /// One inference pass over the whole image.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -173,6 +224,7 @@ fn video_balanced(w: u32, h: u32) -> Vec<PlannedPass> {
 pub struct Detector {
     net: Engine,
     fallback: Option<String>,
+    proposer: yunet::YuNet,
 }
 
 impl Detector {
@@ -192,7 +244,7 @@ impl Detector {
     /// or not loadable).
     pub fn with_backend(backend: Backend, threads: usize) -> Result<Detector, String> {
         let (net, fallback) = Engine::load(backend, threads)?;
-        Ok(Detector { net, fallback })
+        Ok(Detector { net, fallback, proposer: yunet::YuNet::new(threads)? })
     }
 
     /// The engine in use: "tract" or "onnxruntime".
@@ -230,7 +282,7 @@ impl Detector {
                     (lb.oy > 0 && r.y < edge || lb.oy + lb.th < sh && r.y2() > lb.th as f32 - edge) && r.h < small;
                 !(cut_x || cut_y)
             })
-            .map(|d| Detection { rect: lb.to_source(d.rect), score: d.score })
+            .map(|d| Detection { rect: lb.to_source(d.rect), ..d })
             .collect())
     }
 
@@ -262,16 +314,82 @@ impl Detector {
 
     /// Detects faces with the passes of `opts.preset`, merged into one box per face.
     ///
+    /// With `opts.cascade` and the balanced preset on images, the finest pass and its mirror
+    /// (×2 on images up to 3 MP, source size on larger ones) run only in windows around the small
+    /// faces YuNet proposes over the whole image at that scale
+    /// ([`Detector::cascade_windows`]), mirrored like the passes they replace. The coarser
+    /// passes run in full as always, so faces large enough for them never depend on the
+    /// proposer. A crowd whose windows would cost more than [`CASCADE_MAX_SHARE`] of the full
+    /// passes gets the full passes.
+    ///
     /// # Errors
     /// The tract error text.
     pub fn detect(&self, img: &RgbImage, opts: &DetectOptions) -> Result<Vec<Detection>, String> {
         let (w, h) = img.dimensions();
+        let plan = plan_passes(w, h, opts.preset, opts.video);
+        let finest = plan.iter().filter(|p| p.role == Role::Finest).map(|p| p.pass.scale).fold(0.0f32, f32::max);
+        let coarse = plan.iter().filter(|p| p.role == Role::Coarse).map(|p| p.pass.scale).reduce(f32::max);
+        let windows = match coarse {
+            Some(coarse) if opts.cascade && !opts.video && opts.preset == Preset::Balanced => {
+                self.cascade_windows(img, finest, coarse)?
+            }
+            _ => None,
+        };
         let mut all = Vec::new();
-        for planned in plan_passes(w, h, opts.preset, opts.video) {
+        for planned in &plan {
+            if windows.is_some() && planned.role == Role::Finest {
+                continue;
+            }
             let dets = self.run_pass(img, planned.pass, planned.floor(opts.threshold))?;
             all.extend(dets.into_iter().filter(|d| planned.keeps(d, opts.threshold)));
         }
+        if let Some(windows) = &windows {
+            let opts = DetectOptions { video: false, ..*opts };
+            all.extend(self.detect_windows(img, windows, &opts)?);
+            // the mirror: the same windows on the mirrored image, boxes mirrored back
+            let flipped = image::imageops::flip_horizontal(img);
+            let mirror = |r: Rect| Rect { x: w as f32 - r.x2(), ..r };
+            let fw: Vec<Window> = windows.iter().map(|v| Window { rect: mirror(v.rect), ..*v }).collect();
+            all.extend(
+                self.detect_windows(&flipped, &fw, &opts)?.into_iter().map(|d| Detection { rect: mirror(d.rect), ..d }),
+            );
+        }
         Ok(merge(all, w, h))
+    }
+
+    /// The windows of the cascade at `scale` around YuNet's proposals (YuNet run at `scale` over
+    /// the whole image, tiled when large; proposals scored at least [`PROPOSE_THRESHOLD`] and
+    /// under [`CASCADE_SMALL`] px at the `coarse` scale), or `None` when they would cost more
+    /// than [`CASCADE_MAX_SHARE`] of a full pass at `scale`.
+    ///
+    /// # Errors
+    /// The tract error text.
+    pub fn cascade_windows(&self, img: &RgbImage, scale: f32, coarse: f32) -> Result<Option<Vec<Window>>, String> {
+        let (w, h) = img.dimensions();
+        let (sw, sh) = ((w as f32 * scale).round() as u32, (h as f32 * scale).round() as u32);
+        let mut found = Vec::new();
+        if sw.max(sh) <= MAX_TENSOR_SIDE {
+            found = self.proposer.detect(img, scale, PROPOSE_THRESHOLD)?;
+        } else {
+            // tiles of the scaled image, mapped back to source pixels
+            for (ox, oy, tw, th) in tiles(sw, sh, TILE, OVERLAP) {
+                let (x, y) = ((ox as f32 / scale) as u32, (oy as f32 / scale) as u32);
+                let cw = ((tw as f32 / scale).ceil() as u32).min(w - x);
+                let ch = ((th as f32 / scale).ceil() as u32).min(h - y);
+                let crop = image::imageops::crop_imm(img, x, y, cw, ch).to_image();
+                let dets = self.proposer.detect(&crop, scale, PROPOSE_THRESHOLD)?;
+                found.extend(dets.into_iter().map(|d| Detection {
+                    rect: Rect { x: d.rect.x + x as f32, y: d.rect.y + y as f32, ..d.rect },
+                    ..d
+                }));
+            }
+        }
+        let small = found.into_iter().filter(|d| d.rect.w.max(d.rect.h) * coarse < CASCADE_SMALL).collect();
+        let proposals: Vec<Rect> = postprocess::nms(small, 0.5).into_iter().map(|d| d.rect).collect();
+        let windows = crate::track::keyframe::windows(&proposals, (w, h), scale);
+        let cost: f32 = windows.iter().map(Window::cost).sum();
+        let full = w as f32 * h as f32 * scale * scale;
+        Ok((cost <= CASCADE_MAX_SHARE * full).then_some(windows))
     }
 
     /// Detects faces only inside `windows` (each at its own scale, thresholds of the preset's
@@ -335,7 +453,7 @@ impl Detector {
             let ty2 = (d.rect.y2() - py as f32).min(tile.height() as f32);
             let rect =
                 Rect::from_corners(*x as f32 + tx1 / s, *y as f32 + ty1 / s, *x as f32 + tx2 / s, *y as f32 + ty2 / s);
-            let det = Detection { rect, score: d.score };
+            let det = Detection { rect, ..d };
             if role.keeps(&det, opts.threshold) {
                 all.push(det);
             }
@@ -390,7 +508,7 @@ fn merge(all: Vec<Detection>, w: u32, h: u32) -> Vec<Detection> {
             let x1 = d.rect.x.max(0.0);
             let y1 = d.rect.y.max(0.0);
             let r = Rect::from_corners(x1, y1, d.rect.x2().min(w as f32), d.rect.y2().min(h as f32));
-            r.is_valid().then_some(Detection { rect: r, score: d.score })
+            r.is_valid().then_some(Detection { rect: r, ..d })
         })
         .collect()
 }
@@ -445,7 +563,7 @@ mod tests {
     #[test]
     fn finest_pass_keeps_well_sized_boxes_at_a_lower_threshold() {
         let p = PlannedPass { pass: Pass { scale: 2.0, flip: false }, role: Role::Finest };
-        let d = |h: f32, score: f32| Detection { rect: Rect { x: 0.0, y: 0.0, w: h, h }, score };
+        let d = |h: f32, score: f32| Detection::face(Rect { x: 0.0, y: 0.0, w: h, h }, score);
         assert!(p.keeps(&d(8.0, 0.2), 0.2));
         assert!(!p.keeps(&d(8.0, 0.15), 0.2));
         assert!(p.keeps(&d(20.0, 0.15), 0.2));

@@ -31,8 +31,9 @@ pub struct RawOutput {
     pub offset: Vec<f32>,
 }
 
-/// The network: parsed once, optimised per input size on first use.
-pub struct Network {
+/// A parsed tract model with one optimised plan per input size, built on first use and cached
+/// (shared by all threads). Every embedded model runs through one of these.
+pub struct Plans {
     template: InferenceModel,
     plans: Mutex<HashMap<(usize, usize), Plan>>,
 }
@@ -41,26 +42,40 @@ const MAX_CACHED_PLANS: usize = 16;
 
 static EXECUTOR: Once = Once::new();
 
-impl Network {
-    /// Parses the embedded model and sets tract's matrix-product thread pool (process-wide, set
-    /// once with the first value given).
+/// Sets tract's matrix-product thread pool (process-wide, set once with the first value given).
+pub fn set_threads(threads: usize) {
+    EXECUTOR.call_once(|| {
+        if threads > 1 {
+            tract_linalg::multithread::set_default_executor(tract_linalg::multithread::Executor::multithread(threads));
+        }
+    });
+}
+
+impl Plans {
+    /// Parses an ONNX model (`outputs`: the outputs to keep, by name; empty keeps all). Shapes
+    /// the file declares for intermediate values are dropped, so that any input size works.
     ///
     /// # Errors
-    /// The tract error text if the model cannot be parsed.
-    pub fn load(threads: usize) -> Result<Network, String> {
-        EXECUTOR.call_once(|| {
-            if threads > 1 {
-                tract_linalg::multithread::set_default_executor(tract_linalg::multithread::Executor::multithread(
-                    threads,
-                ));
-            }
-        });
-        let mut model = tract_onnx::onnx().model_for_read(&mut &MODEL_BYTES[..]).map_err(|e| format!("{e:#}"))?;
-        model.select_outputs_by_name(["537", "538", "539"]).map_err(|e| format!("{e:#}"))?;
-        Ok(Network { template: model, plans: Mutex::new(HashMap::new()) })
+    /// The tract error text.
+    pub fn parse(bytes: &[u8], outputs: &[&str]) -> Result<Plans, String> {
+        let mut model = tract_onnx::onnx().model_for_read(&mut &bytes[..]).map_err(|e| format!("{e:#}"))?;
+        if !outputs.is_empty() {
+            model.select_outputs_by_name(outputs.iter().copied()).map_err(|e| format!("{e:#}"))?;
+        }
+        Ok(Plans::from_model(model))
     }
 
-    fn plan(&self, h: usize, w: usize) -> Result<Plan, String> {
+    /// Plans for an already parsed model.
+    #[must_use]
+    pub fn from_model(model: InferenceModel) -> Plans {
+        Plans { template: model, plans: Mutex::new(HashMap::new()) }
+    }
+
+    /// The runnable plan for a 1×3×h×w input.
+    ///
+    /// # Errors
+    /// The tract error text.
+    pub fn plan(&self, h: usize, w: usize) -> Result<Plan, String> {
         if let Some(p) = self.plans.lock().map_err(|_| "plan cache poisoned")?.get(&(h, w)) {
             return Ok(p.clone());
         }
@@ -81,6 +96,33 @@ impl Network {
         Ok(plan)
     }
 
+    /// Runs the model on a planar 1×3×h×w tensor and returns its outputs.
+    ///
+    /// # Errors
+    /// The tract error text.
+    pub fn run(&self, h: usize, w: usize, chw: &[f32]) -> Result<TVec<TValue>, String> {
+        let plan = self.plan(h, w)?;
+        let input = Tensor::from_shape(&[1, 3, h, w], chw).map_err(|e| format!("{e:#}"))?;
+        plan.run(tvec!(input.into())).map_err(|e| format!("{e:#}"))
+    }
+}
+
+/// The CenterFace network on tract.
+pub struct Network {
+    plans: Plans,
+}
+
+impl Network {
+    /// Parses the embedded model and sets tract's matrix-product thread pool (see
+    /// [`set_threads`]).
+    ///
+    /// # Errors
+    /// The tract error text if the model cannot be parsed.
+    pub fn load(threads: usize) -> Result<Network, String> {
+        set_threads(threads);
+        Ok(Network { plans: Plans::parse(MODEL_BYTES, &["537", "538", "539"])? })
+    }
+
     /// Runs the network on a planar RGB tensor (values 0..255) of shape 1×3×h×w; h and w must be
     /// multiples of 32.
     ///
@@ -90,9 +132,7 @@ impl Network {
         if !h.is_multiple_of(32) || !w.is_multiple_of(32) || h == 0 || w == 0 {
             return Err(format!("input size {w}x{h} is not a positive multiple of 32"));
         }
-        let plan = self.plan(h, w)?;
-        let input = Tensor::from_shape(&[1, 3, h, w], &chw).map_err(|e| format!("{e:#}"))?;
-        let out = plan.run(tvec!(input.into())).map_err(|e| format!("{e:#}"))?;
+        let out = self.plans.run(h, w, &chw)?;
         let take = |i: usize, ch: usize| -> Result<Vec<f32>, String> {
             let v = out[i].to_plain_array_view::<f32>().map_err(|e| format!("{e:#}"))?;
             if v.shape() != [1, ch, h / 4, w / 4] {

@@ -25,7 +25,7 @@ pub fn decode(raw: &RawOutput, in_w: f32, in_h: f32, threshold: f32) -> Vec<Dete
             let y1 = ((r as f32 + o0 + 0.5) * 4.0 - s0 / 2.0).max(0.0).min(in_h);
             let x2 = (x1 + s1).min(in_w);
             let y2 = (y1 + s0).min(in_h);
-            out.push(Detection { rect: Rect::from_corners(x1, y1, x2, y2), score: s });
+            out.push(Detection::face(Rect::from_corners(x1, y1, x2, y2), s));
         }
     }
     out
@@ -77,7 +77,11 @@ pub fn nms_vote(mut dets: Vec<Detection>, iou: f32, vote_iou: f32) -> Vec<Detect
                 sw += d.score;
             }
         }
-        out.push(Detection { rect: Rect::from_corners(sx1 / sw, sy1 / sw, sx2 / sw, sy2 / sw), score: top.score });
+        out.push(Detection {
+            rect: Rect::from_corners(sx1 / sw, sy1 / sw, sx2 / sw, sy2 / sw),
+            score: top.score,
+            kind: top.kind,
+        });
     }
     out
 }
@@ -87,7 +91,7 @@ mod tests {
     use super::*;
 
     fn d(x: f32, y: f32, w: f32, h: f32, score: f32) -> Detection {
-        Detection { rect: Rect { x, y, w, h }, score }
+        Detection::face(Rect { x, y, w, h }, score)
     }
 
     #[test]

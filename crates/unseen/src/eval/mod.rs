@@ -80,8 +80,11 @@ pub struct EvalReport {
     pub recall_by_height: [f64; 4],
     /// Valid faces per height bucket.
     pub faces_by_height: [usize; 4],
-    /// Share of valid faces whose box lies at least 90% inside the obscured regions.
+    /// Share of valid faces whose box lies at least 90% inside the obscured regions (with
+    /// `--people`, the person regions count too).
     pub protected: f64,
+    /// Mean share of each image's area that is obscured: the cost of the regions.
+    pub obscured_area: f64,
     /// Recall of valid faces ≥ 20 px tall.
     pub recall_ge20: f64,
     /// Images evaluated.
@@ -93,30 +96,39 @@ pub struct EvalReport {
 }
 
 /// Runs unseen's detector (with the pipeline's preset and threshold) over the dataset. Returns
-/// predictions and seconds per image. `progress` is called after each image.
+/// the face predictions, the person detections (when the pipeline detects people: they count
+/// towards `protected` only) and seconds per image. `progress` is called after each image.
 ///
 /// # Errors
 /// The first image that cannot be read or decoded.
-pub fn detect_dataset(pipeline: &Pipeline, ds: &Dataset, progress: &dyn Fn(usize)) -> Result<(Predictions, f64)> {
+pub fn detect_dataset(
+    pipeline: &Pipeline,
+    ds: &Dataset,
+    progress: &dyn Fn(usize),
+) -> Result<(Predictions, Predictions, f64)> {
     let mut preds = Predictions::new();
+    let mut people = Predictions::new();
     let start = Instant::now();
     for (i, img) in ds.images.iter().enumerate() {
         let path = ds.image_path(img);
         let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, "read image", e))?;
         let decoded = crate::decode::decode_image(&path, &bytes, &pipeline.options().limits)?;
         let dets = pipeline.detect(&path, &decoded.rgb, &ManualRegions::default())?;
-        preds.insert(img.path.clone(), dets.iter().map(|d| (d.rect, d.score)).collect());
+        let of = |kind| dets.iter().filter(|d| d.kind == kind).map(|d| (d.rect, d.score)).collect();
+        preds.insert(img.path.clone(), of(crate::detect::Kind::Face));
+        people.insert(img.path.clone(), of(crate::detect::Kind::Person));
         progress(i + 1);
     }
     let n = ds.images.len().max(1);
-    Ok((preds, start.elapsed().as_secs_f64() / n as f64))
+    Ok((preds, people, start.elapsed().as_secs_f64() / n as f64))
 }
 
 /// Scores predictions against the dataset. Operating-point figures (recall, false detections,
 /// recall by height, protected) count the predictions scoring at least `min_score`: pass the
 /// threshold for another tool's predictions, and 0 for unseen's own detections, which are
 /// already exactly the boxes that would be obscured (the presets keep some well-sized boxes
-/// below the nominal threshold). The protected fraction uses the pipeline's margin and shape.
+/// below the nominal threshold). The protected fraction uses the pipeline's margin and shape;
+/// `people` (person boxes, from [`detect_dataset`]) add their regions by the pipeline's rule.
 ///
 /// # Errors
 /// [`Error::Io`]/[`Error::Decode`] if an image's size cannot be read (needed for the mask).
@@ -124,6 +136,7 @@ pub fn score(
     pipeline: &Pipeline,
     ds: &Dataset,
     preds: &Predictions,
+    people: &Predictions,
     source: &str,
     min_score: f32,
     seconds_per_image: f64,
@@ -137,17 +150,24 @@ pub fn score(
     let buckets = recall_by_height(&ds.images, &lists, threshold);
     let frac = |(a, b): (usize, usize)| if b == 0 { 0.0 } else { a as f64 / b as f64 };
 
-    let (mut protected, mut valid) = (0usize, 0usize);
+    let (mut protected, mut valid, mut area) = (0usize, 0usize, 0.0f64);
     for (img, list) in ds.images.iter().zip(&lists) {
         let path = ds.image_path(img);
         let (w, h) = image::image_dimensions(&path).map_err(|e| Error::decode(&path, e))?;
-        let dets: Vec<crate::detect::Detection> = list
+        let mut dets: Vec<crate::detect::Detection> = list
             .iter()
             .filter(|(_, s)| *s >= threshold)
-            .map(|&(rect, score)| crate::detect::Detection { rect, score })
+            .map(|&(rect, score)| crate::detect::Detection::face(rect, score))
             .collect();
+        let persons = people.get(&img.path).map(Vec::as_slice).unwrap_or_default();
+        dets.extend(persons.iter().map(|&(rect, score)| crate::detect::Detection {
+            rect,
+            score,
+            kind: crate::detect::Kind::Person,
+        }));
         let regions = pipeline.regions_for(&dets, &ManualRegions::default());
         let mask = crate::obscure::covered_mask(&regions, w, h);
+        area += mask.iter().filter(|&&m| m).count() as f64 / mask.len().max(1) as f64;
         for f in img.faces.iter().filter(|f| is_valid(f)) {
             valid += 1;
             let Some((x0, y0, x1, y1)) = crate::obscure::bounds(&f.rect, w, h) else { continue };
@@ -178,6 +198,7 @@ pub fn score(
         recall_by_height: buckets.map(frac),
         faces_by_height: buckets.map(|b| b.1),
         protected: frac((protected, valid)),
+        obscured_area: area / ds.images.len().max(1) as f64,
         recall_ge20: frac(ge20),
         images: ds.images.len(),
         faces: valid,

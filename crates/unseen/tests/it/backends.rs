@@ -55,7 +55,7 @@ fn tract_and_onnxruntime_give_the_same_boxes() {
             assert!(!a.is_empty(), "{name} {pass:?}: no face");
             same(&format!("{name} {pass:?}"), &a, &b);
         }
-        let opts = DetectOptions { preset: Preset::Balanced, threshold: 0.2, video: false };
+        let opts = DetectOptions { preset: Preset::Balanced, threshold: 0.2, video: false, cascade: false };
         let a = tract.detect(&img, &opts).expect("tract detect");
         let b = ort.detect(&img, &opts).expect("onnxruntime detect");
         same(&format!("{name} balanced"), &a, &b);

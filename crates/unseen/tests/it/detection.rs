@@ -93,3 +93,58 @@ fn issue6_window_detection_finds_what_the_full_detection_finds() {
         assert!(wins.iter().any(|w| w.rect.contains(x, y)), "{d:?} outside {wins:?}");
     }
 }
+
+/// Issue 12: the cascade's proposer is the committed YuNet-n and finds the astronaut's face
+/// where its publisher's pipeline does; with the cascade the upscaled passes run only in windows,
+/// and the face found is the one the full passes find.
+#[test]
+fn issue12_yunet_proposes_and_the_cascade_finds_what_the_full_passes_find() {
+    use sha2::{Digest, Sha256};
+    use unseen::detect::yunet::{YuNet, MODEL_BYTES, MODEL_SHA256};
+    use unseen::detect::{DetectOptions, Detector};
+    use unseen::Preset;
+    let hex = |b: &[u8]| Sha256::digest(b).iter().map(|x| format!("{x:02x}")).collect::<String>();
+    assert_eq!(hex(MODEL_BYTES), MODEL_SHA256);
+    let file = std::fs::read(crate::common::testdata("../models/yunet_n.onnx")).unwrap();
+    assert_eq!(hex(&file), MODEL_SHA256);
+
+    let img = decode("astronaut.png").rgb;
+    let y = YuNet::new(2).unwrap();
+    let found = y.detect(&img, 1.0, 0.5).unwrap();
+    let best = found.iter().max_by(|a, b| a.score.total_cmp(&b.score)).expect("a proposal");
+    // the publisher's figures (onnxruntime): (178, 65)–(270, 176), score 0.936
+    assert!(best.rect.iou(&rect([178.0, 65.0, 270.0, 176.0])) > 0.9 && (best.score - 0.936).abs() < 0.01, "{best:?}");
+
+    let d = Detector::new(2).unwrap();
+    // one large face: windows (at a reduced scale), far from the whole image
+    let windows = d.cascade_windows(&img, 2.0, 1.0).unwrap().expect("one face: windows, not the full pass");
+    let area: f32 = windows.iter().map(|w| w.rect.area() * w.scale * w.scale).sum();
+    assert!(!windows.is_empty() && area < 0.25 * 1024.0 * 1024.0, "{windows:?}");
+    let opts = |cascade| DetectOptions { preset: Preset::Balanced, threshold: 0.2, video: false, cascade };
+    let with = d.detect(&img, &opts(true)).unwrap();
+    let without = d.detect(&img, &opts(false)).unwrap();
+    let face = rect(ASTRONAUT_FACE);
+    for dets in [&with, &without] {
+        assert!(dets.iter().any(|x| x.rect.iou(&face) > 0.5), "{dets:?}");
+    }
+    let (a, b) = (
+        with.iter().find(|x| x.rect.iou(&face) > 0.5).unwrap(),
+        without.iter().find(|x| x.rect.iou(&face) > 0.5).unwrap(),
+    );
+    assert!(a.rect.iou(&b.rect) > 0.8, "{a:?} vs {b:?}");
+
+    // a small face (about 17×22 px) on a plain 400×300 picture: proposed, windowed, found
+    let small = image::imageops::resize(&img, 96, 96, image::imageops::FilterType::Triangle);
+    let mut canvas = image::RgbImage::from_pixel(400, 300, image::Rgb([128, 128, 128]));
+    image::imageops::replace(&mut canvas, &small, 150, 100);
+    let want = rect([150.0 + 181.0 * 0.1875, 100.0 + 58.0 * 0.1875, 150.0 + 270.0 * 0.1875, 100.0 + 178.0 * 0.1875]);
+    let windows = d.cascade_windows(&canvas, 2.0, 1.0).unwrap().expect("windows");
+    assert!(!windows.is_empty() && windows.iter().all(|w| w.rect.area() < 0.25 * 400.0 * 300.0), "{windows:?}");
+    let c = want.center();
+    assert!(windows.iter().any(|w| w.rect.contains(c.0, c.1)), "{windows:?}");
+    let with = d.detect(&canvas, &opts(true)).unwrap();
+    let without = d.detect(&canvas, &opts(false)).unwrap();
+    for dets in [&with, &without] {
+        assert!(dets.iter().any(|x| x.rect.iou(&want) > 0.4), "{want:?}: {dets:?}");
+    }
+}

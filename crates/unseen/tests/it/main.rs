@@ -7,6 +7,7 @@ mod changing;
 mod common;
 mod decoding;
 mod detection;
+mod extras;
 mod faults;
 mod fuzz_corpus;
 mod model;

@@ -247,7 +247,7 @@ def main():
             if unit != "fps":
                 configs.append(("tract", "balanced", ["--cascade"], ", --cascade"))
             configs.append(("tract", "balanced", ["--text"], ", --text"))
-            configs.append(("tract", "balanced", ["--people", "head"], ", --people head"))
+            configs.append(("tract", "balanced", ["--people", "--people-cover", "head"], ", --people head"))
         for backend, preset, extra, suffix in configs:
             name = f"{backend}_{preset}" + "".join(c for c in suffix if c.isalnum() or c == " ").replace(" ", "_")
             report = out_dir / f"report_{name}.json"

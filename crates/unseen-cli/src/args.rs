@@ -137,11 +137,15 @@ pub struct RunArgs {
     #[arg(long)]
     pub text: bool,
 
-    /// Also obscure people (YOLOX-Nano person detector): each whole person (`--people`, or
-    /// `--people body`), or only the head area of each person box (`--people head`, which also
-    /// covers heads turned away from the camera).
-    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "body", value_name = "WHAT")]
-    pub people: Option<PeopleArg>,
+    /// Also obscure people (YOLOX-Nano person detector): each whole person, or only the head
+    /// area of each person box with `--people-cover head`.
+    #[arg(long)]
+    pub people: bool,
+
+    /// With --people: obscure the whole person (body) or only the head area of each person box
+    /// (head: also covers heads turned away from the camera, leaves the scene readable).
+    #[arg(long, value_enum, default_value_t = PeopleArg::Body, requires = "people", value_name = "WHAT")]
+    pub people_cover: PeopleArg,
 
     /// Score threshold of the person detector (0-1).
     #[arg(long, default_value_t = unseen::detect::people::THRESHOLD, value_name = "T")]
@@ -284,9 +288,12 @@ impl RunArgs {
         if self.text {
             out.push("--text".into());
         }
-        if let Some(p) = self.people {
+        if self.people {
             out.push("--people".into());
-            out.push(lower(&p));
+            if self.people_cover != PeopleArg::Body {
+                out.push("--people-cover".into());
+                out.push(lower(&self.people_cover));
+            }
         }
         if self.weak {
             out.push("--weak".into());
@@ -330,7 +337,7 @@ impl RunArgs {
                 AudioArg::Drop => Audio::Drop,
             },
             text: self.text,
-            people: self.people.map(Into::into),
+            people: self.people.then_some(self.people_cover.into()),
             people_threshold: self.people_threshold,
             video_extend_frames: self.extend,
             video_keyframe_interval: self.keyframe_interval,

@@ -58,10 +58,14 @@ pub struct EvalArgs {
     #[arg(long)]
     pub cascade: bool,
 
-    /// Also detect people (as for the main command; `head` for the head area): their regions
-    /// count towards `protected` and the obscured area, not towards face AP or recall.
-    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "body", value_name = "WHAT")]
-    pub people: Option<PeopleArg>,
+    /// Also detect people (as for the main command): their regions count towards `protected`
+    /// and the obscured area, not towards face AP or recall.
+    #[arg(long)]
+    pub people: bool,
+
+    /// With --people: whole person (body) or head area (head), as for the main command.
+    #[arg(long, value_enum, default_value_t = PeopleArg::Body, requires = "people", value_name = "WHAT")]
+    pub people_cover: PeopleArg,
 }
 
 pub fn run(a: &EvalArgs) -> anyhow::Result<Exit> {
@@ -72,7 +76,7 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<Exit> {
         margin: a.margin,
         detector_threads: a.threads.unwrap_or_else(cpus),
         backend: a.backend.into(),
-        people: a.people.map(Into::into),
+        people: a.people.then_some(a.people_cover.into()),
         cascade: a.cascade,
         ..Options::default()
     };

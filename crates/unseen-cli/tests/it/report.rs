@@ -89,7 +89,7 @@ fn report_records_failures_with_stage_and_no_output() {
     assert!(env.outputs().is_empty());
 }
 
-/// Issue 13: `--text --people head` are named in the summary line, the report lists text and
+/// Issue 13: `--text --people --people-cover head` are named in the summary line, the report lists text and
 /// people apart from faces, names every model that ran with its sha256, and records the options;
 /// without them the report names only the face model.
 #[test]
@@ -98,7 +98,7 @@ fn issue13_text_and_people_are_reported_with_their_models() {
     let input = env.input("good/plate_badge.png", "plate_badge.png");
     let out = env
         .unseen()
-        .args(["--text", "--people", "head", "--report", "report.json"])
+        .args(["--text", "--people", "--people-cover", "head", "--report", "report.json"])
         .arg(&input)
         .assert()
         .code(0)
@@ -119,6 +119,13 @@ fn issue13_text_and_people_are_reported_with_their_models() {
     assert_eq!(f["faces"].as_array().unwrap().len(), 1, "{f}");
     assert!(f["text"].as_array().unwrap().len() >= 2, "{f}");
     assert_eq!(f["people"][0]["kind"], "person", "{f}");
+
+    // `--people` right before an input takes no value from it
+    std::fs::remove_dir_all(env.out()).unwrap();
+    env.unseen().args(["--report", "body.json", "--people"]).arg(&input).assert().code(0);
+    let r: Value = serde_json::from_slice(&read(&env.path("body.json"))).unwrap();
+    assert_eq!(r["options"]["people"], "body");
+    env.unseen().args(["--people-cover", "head"]).arg(&input).assert().code(2); // needs --people
 
     std::fs::remove_dir_all(env.out()).unwrap();
     env.unseen().args(["--report", "plain.json"]).arg(&input).assert().code(0);

@@ -7,7 +7,9 @@ Images: wait for detection; exclude one detected face; draw one region at a know
 and see both decisions kept; publish; then check the written pixels (drawn region obscured,
 excluded face unchanged, the other face obscured), the sidecar, and that the browser asked no
 host but the server. Video: exclude the face track, add a box over a frame range, publish, and
-check frames inside and outside the range. Exits non-zero on the first failed check.
+check frames inside and outside the range. Text and people (issue 13): with `--text --people`,
+text and person boxes are drawn in their own colours, and excluding the person leaves the face
+inside it obscured. Exits non-zero on the first failed check.
 """
 
 import json
@@ -88,9 +90,9 @@ def decode_frames(path):
 class Review:
     """`unseen review` in the background; its URL from stdout."""
 
-    def __init__(self, binary, inputs, out, cwd):
+    def __init__(self, binary, inputs, out, cwd, extra=()):
         self.proc = subprocess.Popen(
-            [binary, "review", "--no-open", "--out", str(out), "--threads", "2", *map(str, inputs)],
+            [binary, "review", "--no-open", "--out", str(out), "--threads", "2", *extra, *map(str, inputs)],
             cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         m = re.search(r"(http://127\.0\.0\.1:(\d+)/)\?token=([0-9a-f]{64})", line)
@@ -302,6 +304,40 @@ def video_case(p, binary, work):
             check(inner < 6, f"frame {i}: outside the range, left alone (diff {inner:.1f})")
 
 
+def extras_case(p, binary, work):
+    work.mkdir()
+    folder = work / "photos"
+    folder.mkdir()
+    shutil.copy(TESTDATA / "good/plate_badge.png", folder / "plate_badge.png")
+    srv = Review(binary, [folder], work / "out", work, extra=["--text", "--people"])
+    try:
+        browser, page = open_page(p, srv, [])
+        page.click(".card:has-text('plate_badge.png')")
+        page.wait_for_selector("#boxes .box.det.person")
+        colours = page.evaluate("""() => Object.fromEntries(['text', 'person'].map(k => [k,
+            [...document.querySelectorAll(`#boxes .box.det.${k}`)].map(b => getComputedStyle(b).borderTopColor)]))""")
+        face = page.evaluate("""() => [...document.querySelectorAll('#boxes .box.det')]
+            .filter(b => !b.classList.contains('text') && !b.classList.contains('person'))
+            .map(b => getComputedStyle(b).borderTopColor)""")
+        check(len(colours["text"]) >= 2 and set(colours["text"]) == {"rgb(48, 209, 88)"}, f"text boxes in green: {colours}")
+        check(colours["person"] == ["rgb(191, 90, 242)"], f"the person box in purple: {colours}")
+        check(face == ["rgb(255, 59, 48)"], f"the face box in red: {face}")
+        person = page.evaluate("""() => { const b = document.querySelector('#boxes .box.det.person');
+            return {x: parseFloat(b.style.left), y: parseFloat(b.style.top), w: parseFloat(b.style.width),
+                    h: parseFloat(b.style.height)}; }""")
+        click_box(page, person)
+        page.keyboard.press("x")
+        saved(page)
+        page.wait_for_selector("#boxes .box.exc")
+        left = page.evaluate("() => document.querySelectorAll('#boxes .box.det').length")
+        check(left == len(colours["text"]) + 1, f"face and text still obscured after excluding the person: {left} boxes")
+        browser.close()
+    finally:
+        srv.stop()
+    entry = json.loads((work / "unseen-review.json").read_text())[str(folder / "plate_badge.png")]
+    check([b.get("kind") for b in entry["ignore"]] == ["person"], f"the exclusion is limited to people: {entry}")
+
+
 def main():
     binary = os.path.abspath(sys.argv[1])
     shots = None
@@ -311,6 +347,7 @@ def main():
     with tempfile.TemporaryDirectory() as d, sync_playwright() as p:
         images_case(p, binary, Path(d) / "images", shots)
         video_case(p, binary, Path(d) / "video")
+        extras_case(p, binary, Path(d) / "extras")
     print("review_e2e: all checks passed")
 
 

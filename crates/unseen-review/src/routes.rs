@@ -24,6 +24,7 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use unseen::detect::Kind;
 use unseen::geom::Rect;
 use unseen::obscure::Region;
 use unseen::plan::{exclusion_boxes, VideoPlan};
@@ -109,13 +110,15 @@ fn summary(app: &App, s: &Shared, i: usize) -> ItemSummary {
             "failed"
         }
         Detected::Image { .. } | Detected::Video { .. } => {
+            // faces are counted as faces; text and people (--text, --people) only as exclusions
             if let Some(plan) = app.image_plan(s, i) {
-                faces = plan.kept().len();
-                excluded = plan.detected.len() - faces;
+                let kept = plan.kept();
+                faces = kept.iter().filter(|d| d.kind == Kind::Face).count();
+                excluded = plan.detected.len() - kept.len();
             } else if let Some(plan) = app.video_plan(s, i) {
                 let tracks = plan.tracks(app.pipeline.options());
                 excluded = tracks.iter().filter(|t| plan.track_excluded(t)).count();
-                faces = tracks.len() - excluded;
+                faces = tracks.iter().filter(|t| t.kind == Kind::Face && !plan.track_excluded(t)).count();
             }
             if all.reviewed {
                 "reviewed"
@@ -213,7 +216,8 @@ async fn frame(State(app): State<Arc<App>>, Path((id, n)): Path<(String, String)
                    "kind": d.kind, "excluded": plan.manual.ignores(d, Some(n))})
         })
         .collect();
-    let faces: Vec<Rect> = planner.face_boxes(n);
+    // every covered box (faces, and text and people when detected), tracked or interpolated
+    let faces: Vec<Rect> = planner.boxes(n).iter().map(|d| d.rect).collect();
     let regions: Vec<Value> = planner.regions(n).iter().map(region_json).collect();
     Json(json!({"frame": n, "detections": detections, "faces": faces, "regions": regions})).into_response()
 }

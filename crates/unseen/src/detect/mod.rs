@@ -344,14 +344,13 @@ impl Detector {
             all.extend(dets.into_iter().filter(|d| planned.keeps(d, opts.threshold)));
         }
         if let Some(windows) = &windows {
-            let opts = DetectOptions { video: false, ..*opts };
-            all.extend(self.detect_windows(img, windows, &opts)?);
+            all.extend(self.detect_windows(img, windows, opts)?);
             // the mirror: the same windows on the mirrored image, boxes mirrored back
             let flipped = image::imageops::flip_horizontal(img);
             let mirror = |r: Rect| Rect { x: w as f32 - r.x2(), ..r };
             let fw: Vec<Window> = windows.iter().map(|v| Window { rect: mirror(v.rect), ..*v }).collect();
             all.extend(
-                self.detect_windows(&flipped, &fw, &opts)?.into_iter().map(|d| Detection { rect: mirror(d.rect), ..d }),
+                self.detect_windows(&flipped, &fw, opts)?.into_iter().map(|d| Detection { rect: mirror(d.rect), ..d }),
             );
         }
         Ok(merge(all, w, h))

@@ -145,7 +145,7 @@ class Anonymizer:
     ``max_pixels``, ``max_file_bytes``, ``overwrite`` (replace existing outputs in
     :meth:`process_file`), ``regions`` (a regions file, as ``--regions``), ``text`` (also obscure
     text, as ``--text``), ``people`` ("body" or "head", as ``--people``), ``people_threshold``,
-    ``cascade`` (as ``--cascade``).
+    ``cascade`` (default True; False as ``--no-cascade``).
 
     Raises :class:`OptionsError` for a bad value and ``TypeError`` for an unknown name.
     """

@@ -54,9 +54,14 @@ pub struct EvalArgs {
     #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
     pub backend: BackendArg,
 
-    /// Run the finest passes only around YuNet's proposals (as `--cascade` for the main command).
-    #[arg(long)]
+    /// Run the finest passes only around the proposals (as `--cascade` for the main command;
+    /// the default).
+    #[arg(long, overrides_with = "no_cascade")]
     pub cascade: bool,
+
+    /// Run the finest passes over the whole image (as `--no-cascade` for the main command).
+    #[arg(long, overrides_with = "cascade")]
+    pub no_cascade: bool,
 
     /// Also detect people (as for the main command): their regions count towards `protected`
     /// and the obscured area, not towards face AP or recall.
@@ -77,7 +82,7 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<Exit> {
         detector_threads: a.threads.unwrap_or_else(cpus),
         backend: a.backend.into(),
         people: a.people.then_some(a.people_cover.into()),
-        cascade: a.cascade,
+        cascade: a.cascade || !a.no_cascade,
         ..Options::default()
     };
     let pipeline = Pipeline::new(options).context("loading the detector")?;

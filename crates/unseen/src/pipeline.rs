@@ -136,7 +136,7 @@ pub struct Pipeline {
 /// One embedded model a pipeline runs, for reports.
 #[derive(Debug, Clone, Serialize)]
 pub struct ModelUse {
-    /// What it detects: "faces", "text" or "people".
+    /// What it detects: "faces", "face proposals" (the cascade's YuNet), "text" or "people".
     pub detects: &'static str,
     /// The model's file in `models/`.
     pub file: &'static str,
@@ -176,6 +176,14 @@ impl Pipeline {
     pub fn models(&self) -> Vec<ModelUse> {
         let mut out =
             vec![ModelUse { detects: "faces", file: "centerface.onnx", sha256: crate::detect::model::MODEL_SHA256 }];
+        if self.options.cascade && self.options.preset == crate::Preset::Balanced {
+            // proposes where the finest passes run, on images (see `Options::cascade`)
+            out.push(ModelUse {
+                detects: "face proposals",
+                file: "yunet_n.onnx",
+                sha256: crate::detect::yunet::MODEL_SHA256,
+            });
+        }
         if self.text.is_some() {
             out.push(ModelUse { detects: "text", file: "ppocrv4_det.onnx", sha256: crate::detect::text::MODEL_SHA256 });
         }

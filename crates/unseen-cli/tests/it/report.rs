@@ -111,8 +111,8 @@ fn issue13_text_and_people_are_reported_with_their_models() {
     );
     let r: Value = serde_json::from_slice(&read(&env.path("report.json"))).unwrap();
     let files: Vec<&str> = r["models"].as_array().unwrap().iter().map(|m| m["file"].as_str().unwrap()).collect();
-    assert_eq!(files, ["centerface.onnx", "ppocrv4_det.onnx", "yolox_nano.onnx"]);
-    assert_eq!(r["models"][1]["sha256"], unseen::detect::text::MODEL_SHA256);
+    assert_eq!(files, ["centerface.onnx", "yunet_n.onnx", "ppocrv4_det.onnx", "yolox_nano.onnx"]);
+    assert_eq!(r["models"][2]["sha256"], unseen::detect::text::MODEL_SHA256);
     assert_eq!(r["options"]["text"], true);
     assert_eq!(r["options"]["people"], "head");
     let f = &r["files"][0];
@@ -130,6 +130,36 @@ fn issue13_text_and_people_are_reported_with_their_models() {
     std::fs::remove_dir_all(env.out()).unwrap();
     env.unseen().args(["--report", "plain.json"]).arg(&input).assert().code(0);
     let r: Value = serde_json::from_slice(&read(&env.path("plain.json"))).unwrap();
-    assert_eq!(r["models"].as_array().unwrap().len(), 1);
+    assert_eq!(r["models"].as_array().unwrap().len(), 2, "the face model and the cascade's proposer");
+    assert_eq!(r["options"]["cascade"], true);
     assert!(r["files"][0].get("text").is_none() && r["files"][0].get("people").is_none());
+}
+
+/// Issue 12: the cascade is on by default; `--no-cascade` turns it off (the proposer is then not
+/// named among the models), and the same face is found and obscured either way.
+#[test]
+fn issue12_no_cascade_turns_the_default_cascade_off() {
+    let mut env = Env::new();
+    let input = env.input("good/astronaut.jpg", "astronaut.jpg");
+    let mut faces = Vec::new();
+    for (flags, models, cascade) in [(&["--cascade"][..], 2, true), (&["--no-cascade"][..], 1, false)] {
+        let _ = std::fs::remove_dir_all(env.out());
+        env.unseen().args(flags).args(["--report", "r.json"]).arg(&input).assert().code(0);
+        let r: Value = serde_json::from_slice(&read(&env.path("r.json"))).unwrap();
+        assert_eq!(r["models"].as_array().unwrap().len(), models, "{flags:?}: {}", r["models"]);
+        assert_eq!(r["options"]["cascade"], cascade, "{flags:?}");
+        let f = r["files"][0]["faces"].as_array().unwrap().clone();
+        assert_eq!(f.len(), 1, "{flags:?}: {f:?}");
+        faces.push(f[0].clone());
+    }
+    let r = |f: &Value| ["x", "y", "w", "h"].map(|k| f[k].as_f64().unwrap());
+    let ([ax, ay, aw, ah], [bx, by, bw, bh]) = (r(&faces[0]), r(&faces[1]));
+    let inter = ((ax + aw).min(bx + bw) - ax.max(bx)).max(0.0) * ((ay + ah).min(by + bh) - ay.max(by)).max(0.0);
+    let iou = inter / (aw * ah + bw * bh - inter);
+    assert!(iou > 0.8, "{faces:?}");
+    // the later flag wins
+    let _ = std::fs::remove_dir_all(env.out());
+    env.unseen().args(["--no-cascade", "--cascade", "--report", "r.json"]).arg(&input).assert().code(0);
+    let r: Value = serde_json::from_slice(&read(&env.path("r.json"))).unwrap();
+    assert_eq!(r["options"]["cascade"], true);
 }

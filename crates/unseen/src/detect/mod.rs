@@ -86,12 +86,19 @@ pub struct DetectOptions {
 
 /// YuNet proposals scoring at least this open a window for CenterFace's finest passes.
 pub const PROPOSE_THRESHOLD: f32 = 0.2;
+/// With the cascade, the coarse passes' boxes scoring at least this (and below what they keep)
+/// also open windows: a face the coarse pass half sees is where the finest pass may see it whole.
+pub const SELF_PROPOSE: f32 = 0.05;
 /// Only proposals smaller than this (longer side, in pixels of the coarse pass below the finest)
 /// open a window: larger faces are what the coarse pass, which always runs in full, finds.
 pub const CASCADE_SMALL: f32 = 256.0;
+/// In a cascade window scaled below the finest scale, boxes shorter than this (window pixels) are
+/// dropped (see [`Detector::detect`]).
+pub const CASCADE_MIN_BOX: f32 = 24.0;
 /// When the windows would cost more than this share of the upscaled passes over the whole image
-/// (a crowd), those passes run over the whole image instead.
-pub const CASCADE_MAX_SHARE: f32 = 0.5;
+/// (a crowd), those passes run over the whole image instead. At 0.25 the cascade keeps the full
+/// passes' recall on the WIDER FACE dev subset (at 0.5 it lost a few small faces; BENCHMARKS.md).
+pub const CASCADE_MAX_SHARE: f32 = 0.25;
 
 /// One inference pass over the whole image.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -314,13 +321,15 @@ impl Detector {
 
     /// Detects faces with the passes of `opts.preset`, merged into one box per face.
     ///
-    /// With `opts.cascade` and the balanced preset on images, the finest pass and its mirror
-    /// (×2 on images up to 3 MP, source size on larger ones) run only in windows around the small
-    /// faces YuNet proposes over the whole image at that scale
-    /// ([`Detector::cascade_windows`]), mirrored like the passes they replace. The coarser
-    /// passes run in full as always, so faces large enough for them never depend on the
-    /// proposer. A crowd whose windows would cost more than [`CASCADE_MAX_SHARE`] of the full
-    /// passes gets the full passes.
+    /// With `opts.cascade` and the balanced preset on images (the default), the coarse passes run
+    /// first, and the finest pass and its mirror (×2 on images up to 3 MP, source size on larger
+    /// ones) then run only in windows ([`Detector::cascade_windows`]) around two kinds of
+    /// proposals: the coarse passes' weak boxes (scored from [`SELF_PROPOSE`] up to what they
+    /// keep) and the faces YuNet proposes over the whole image at the finest scale. Windows are
+    /// mirrored like the passes they replace, and boxes cut by a window's edge are dropped. The
+    /// coarse passes always run in full, so faces large enough for them never depend on a
+    /// proposal. When the windows would cost more than [`CASCADE_MAX_SHARE`] of the full passes
+    /// (a crowd), the full passes run instead.
     ///
     /// # Errors
     /// The tract error text.
@@ -329,46 +338,79 @@ impl Detector {
         let plan = plan_passes(w, h, opts.preset, opts.video);
         let finest = plan.iter().filter(|p| p.role == Role::Finest).map(|p| p.pass.scale).fold(0.0f32, f32::max);
         let coarse = plan.iter().filter(|p| p.role == Role::Coarse).map(|p| p.pass.scale).reduce(f32::max);
-        let windows = match coarse {
-            Some(coarse) if opts.cascade && !opts.video && opts.preset == Preset::Balanced => {
-                self.cascade_windows(img, finest, coarse)?
+        let cascade = opts.cascade && !opts.video && opts.preset == Preset::Balanced && coarse.is_some();
+        let mut all = Vec::new();
+        // With the cascade the coarse passes run first, decoded down to SELF_PROPOSE: what they
+        // keep is kept as always, and their weaker boxes propose windows beside YuNet's.
+        let mut weak = Vec::new();
+        for planned in plan.iter().filter(|p| cascade && p.role == Role::Coarse) {
+            for d in self.run_pass(img, planned.pass, planned.floor(opts.threshold).min(SELF_PROPOSE))? {
+                if planned.keeps(&d, opts.threshold) {
+                    all.push(d);
+                } else {
+                    weak.push(d);
+                }
             }
+        }
+        let windows = match coarse {
+            Some(coarse) if cascade => self.cascade_windows(img, finest, coarse, weak)?,
             _ => None,
         };
-        let mut all = Vec::new();
         for planned in &plan {
-            if windows.is_some() && planned.role == Role::Finest {
+            if cascade && (planned.role == Role::Coarse || windows.is_some()) {
                 continue;
             }
             let dets = self.run_pass(img, planned.pass, planned.floor(opts.threshold))?;
             all.extend(dets.into_iter().filter(|d| planned.keeps(d, opts.threshold)));
         }
         if let Some(windows) = &windows {
-            all.extend(self.detect_windows(img, windows, opts)?);
+            all.extend(self.windows_pass(img, windows, opts, Some(finest))?);
             // the mirror: the same windows on the mirrored image, boxes mirrored back
             let flipped = image::imageops::flip_horizontal(img);
             let mirror = |r: Rect| Rect { x: w as f32 - r.x2(), ..r };
             let fw: Vec<Window> = windows.iter().map(|v| Window { rect: mirror(v.rect), ..*v }).collect();
             all.extend(
-                self.detect_windows(&flipped, &fw, opts)?.into_iter().map(|d| Detection { rect: mirror(d.rect), ..d }),
+                self.windows_pass(&flipped, &fw, opts, Some(finest))?
+                    .into_iter()
+                    .map(|d| Detection { rect: mirror(d.rect), ..d }),
             );
         }
         Ok(merge(all, w, h))
     }
 
     /// The windows of the cascade at `scale` around YuNet's proposals (YuNet run at `scale` over
-    /// the whole image, tiled when large; proposals scored at least [`PROPOSE_THRESHOLD`] and
-    /// under [`CASCADE_SMALL`] px at the `coarse` scale), or `None` when they would cost more
-    /// than [`CASCADE_MAX_SHARE`] of a full pass at `scale`.
+    /// the whole image, tiled when large; proposals scored at least [`PROPOSE_THRESHOLD`]) and
+    /// the coarse passes' weak boxes (`weak`, source pixels), those under [`CASCADE_SMALL`] px
+    /// at the `coarse` scale, or `None` when they would cost more than [`CASCADE_MAX_SHARE`] of
+    /// a full pass at `scale`.
     ///
     /// # Errors
     /// The tract error text.
-    pub fn cascade_windows(&self, img: &RgbImage, scale: f32, coarse: f32) -> Result<Option<Vec<Window>>, String> {
+    pub fn cascade_windows(
+        &self,
+        img: &RgbImage,
+        scale: f32,
+        coarse: f32,
+        weak: Vec<Detection>,
+    ) -> Result<Option<Vec<Window>>, String> {
         let (w, h) = img.dimensions();
         let (sw, sh) = ((w as f32 * scale).round() as u32, (h as f32 * scale).round() as u32);
-        let mut found = Vec::new();
+        let full = w as f32 * h as f32 * scale * scale;
+        // the windows around these proposals, if they cost at most the share
+        let windows_of = |found: Vec<Detection>| -> Option<Vec<Window>> {
+            let small = found.into_iter().filter(|d| d.rect.w.max(d.rect.h) * coarse < CASCADE_SMALL).collect();
+            let proposals: Vec<Rect> = postprocess::nms(small, 0.5).into_iter().map(|d| d.rect).collect();
+            let windows = crate::track::keyframe::windows(&proposals, (w, h), scale);
+            let cost: f32 = windows.iter().map(Window::cost).sum();
+            (cost <= CASCADE_MAX_SHARE * full).then_some(windows)
+        };
+        // a crowd is often plain from the coarse passes' weak boxes alone: no need for YuNet
+        if windows_of(weak.clone()).is_none() {
+            return Ok(None);
+        }
+        let mut found = weak;
         if sw.max(sh) <= MAX_TENSOR_SIDE {
-            found = self.proposer.detect(img, scale, PROPOSE_THRESHOLD)?;
+            found.extend(self.proposer.detect(img, scale, PROPOSE_THRESHOLD)?);
         } else {
             // tiles of the scaled image, mapped back to source pixels
             for (ox, oy, tw, th) in tiles(sw, sh, TILE, OVERLAP) {
@@ -383,12 +425,7 @@ impl Detector {
                 }));
             }
         }
-        let small = found.into_iter().filter(|d| d.rect.w.max(d.rect.h) * coarse < CASCADE_SMALL).collect();
-        let proposals: Vec<Rect> = postprocess::nms(small, 0.5).into_iter().map(|d| d.rect).collect();
-        let windows = crate::track::keyframe::windows(&proposals, (w, h), scale);
-        let cost: f32 = windows.iter().map(Window::cost).sum();
-        let full = w as f32 * h as f32 * scale * scale;
-        Ok((cost <= CASCADE_MAX_SHARE * full).then_some(windows))
+        Ok(windows_of(found))
     }
 
     /// Detects faces only inside `windows` (each at its own scale, thresholds of the preset's
@@ -404,6 +441,22 @@ impl Detector {
         windows: &[Window],
         opts: &DetectOptions,
     ) -> Result<Vec<Detection>, String> {
+        self.windows_pass(img, windows, opts, None)
+    }
+
+    /// [`Detector::detect_windows`]. For the cascade (`cascade`: its finest scale), two kinds of
+    /// boxes are dropped: those cut by a window edge inside the image (a proposed face lies well
+    /// inside its window; what a crop cuts in half is texture the full pass would not have
+    /// scored), and, in a window scaled below the finest scale (made for a large proposal),
+    /// those under [`CASCADE_MIN_BOX`] px there (a small face is proposed with a window of its
+    /// own, at its own scale; what the downscaling makes small and face-like is noise).
+    fn windows_pass(
+        &self,
+        img: &RgbImage,
+        windows: &[Window],
+        opts: &DetectOptions,
+        cascade: Option<f32>,
+    ) -> Result<Vec<Detection>, String> {
         if windows.is_empty() {
             return Ok(Vec::new());
         }
@@ -418,8 +471,11 @@ impl Detector {
                 let crop = image::imageops::crop_imm(img, x, y, cw, ch).to_image();
                 let (sw, sh) =
                     (((cw as f32 * win.scale).round() as u32).max(1), ((ch as f32 * win.scale).round() as u32).max(1));
+                // the filters of `run_pass`, so that a window sees what the full pass would
                 let tile = if (sw, sh) == (cw, ch) {
                     crop
+                } else if win.scale > 1.0 {
+                    image::imageops::resize(&crop, sw, sh, FilterType::CatmullRom)
                 } else {
                     image::imageops::resize(&crop, sw, sh, FilterType::Triangle)
                 };
@@ -450,6 +506,21 @@ impl Detector {
             let (tx1, ty1) = ((d.rect.x - px as f32).max(0.0), (d.rect.y - py as f32).max(0.0));
             let tx2 = (d.rect.x2() - px as f32).min(tile.width() as f32);
             let ty2 = (d.rect.y2() - py as f32).min(tile.height() as f32);
+            if let Some(finest) = cascade {
+                if *s < finest * 0.99 && ty2 - ty1 < CASCADE_MIN_BOX {
+                    continue;
+                }
+                let (tw, th) = (tile.width() as f32, tile.height() as f32);
+                let (sx, sy) = ((tw / s).round() as u32, (th / s).round() as u32);
+                let edge = 2.0;
+                let cut = (*x > 0 && tx1 < edge)
+                    || (*y > 0 && ty1 < edge)
+                    || (x + sx < w && tx2 > tw - edge)
+                    || (y + sy < h && ty2 > th - edge);
+                if cut {
+                    continue;
+                }
+            }
             let rect =
                 Rect::from_corners(*x as f32 + tx1 / s, *y as f32 + ty1 / s, *x as f32 + tx2 / s, *y as f32 + ty2 / s);
             let det = Detection { rect, ..d };

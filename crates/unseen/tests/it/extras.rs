@@ -85,8 +85,8 @@ fn issue13_models_are_the_committed_files() {
     }
     let p = solid(true, Some(People::Head));
     let files: Vec<_> = p.models().iter().map(|m| m.file).collect();
-    assert_eq!(files, ["centerface.onnx", "ppocrv4_det.onnx", "yolox_nano.onnx"]);
-    assert_eq!(solid(false, None).models().len(), 1);
+    assert_eq!(files, ["centerface.onnx", "yunet_n.onnx", "ppocrv4_det.onnx", "yolox_nano.onnx"]);
+    assert_eq!(solid(false, None).models().len(), 2);
 }
 
 /// The white background of the plate and the badge is where the letters are read against: with

@@ -10,7 +10,8 @@ Inputs are generated into bench/out/speed/ (git-ignored), with their ground trut
     one bobbing, a small one crossing the frame, a medium one that pops in at 3.1 s (between
     keyframes) and runs across fast, and, after a scene cut at 6 s (background inverted and
     shifted, two heads jump), a small one that pops in at 6.37 s;
-  * 24 JPEGs 1920x1080, five heads each (360, 216, 120, 72 and 40 px tall) at varying positions.
+  * 24 JPEGs 1920x1080, five heads each (360, 216, 120, 72 and 40 px tall) at varying positions;
+  * one 4000x3000 JPEG (12 MP) of a crowd: nine rows of heads, 417 faces 15 to 171 px tall.
 Both clips also have a tiny head (1/20 of the frame height) drifting along the bottom.
 
 Every tool runs with black boxes (unseen --mode solid --shape box, deface --replacewith solid,
@@ -28,8 +29,9 @@ numpy, Pillow: see bench/README.md). The unseen binary is built with `--release 
 (UNSEEN_BIN overrides it); onnxruntime for unseen comes from ORT_DYLIB_PATH, else from this
 venv's onnxruntime package. --quick: 4 s clips and 8 images (a smoke test, not for figures).
 --thorough: also the thorough preset (every frame in full at ×2 on video; slow).
---extras: also balanced on tract with --cascade (images), --text and --people head (issues 12
-and 13: what the cascade saves, what text and people detection cost).
+Photos also get balanced on tract with --no-cascade (what the default cascade saves).
+--extras: also balanced on tract with --text and --people head (issue 13: what text and people
+detection cost).
 """
 
 import argparse
@@ -130,6 +132,13 @@ def make_clip(w, h, dur, dst):
     return truth
 
 
+def backgrounds(w, h, count):
+    """`count` frames of ffmpeg's testsrc2 pattern, w x h, raw RGB, one after the other."""
+    return subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", f"testsrc2=s={w}x{h}:r=1:d={count}",
+         "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], stdout=subprocess.PIPE, check=True).stdout
+
+
 def make_images(count, dst):
     """Writes `count` 1920x1080 JPEGs with five heads each; returns {name: [face boxes]}."""
     truth_path = dst / "truth.json"
@@ -137,9 +146,7 @@ def make_images(count, dst):
         return json.loads(truth_path.read_text())
     dst.mkdir(parents=True, exist_ok=True)
     w, h = 1920, 1080
-    bg = subprocess.run(
-        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", f"testsrc2=s={w}x{h}:r=1:d={count}",
-         "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], stdout=subprocess.PIPE, check=True).stdout
+    bg = backgrounds(w, h, count)
     patches = [head(s) for s in (360, 216, 120, 72, 40)]
     truth = {}
     for i in range(count):
@@ -201,12 +208,44 @@ def timed(cmd, env=None):
     return float(sec), int(kib) / 1024
 
 
+def make_crowd(dst):
+    """Writes one 4000x3000 JPEG (12 MP), a crowd in rows: nine rows of heads, 26 px tall at the
+    back (top) to 300 px at the front, 417 faces (15 to 171 px tall); returns {name: [face boxes]}."""
+    truth_path = dst / "truth.json"
+    name = "crowd_12mp.jpg"
+    if truth_path.exists() and (dst / name).exists():
+        return json.loads(truth_path.read_text())
+    dst.mkdir(parents=True, exist_ok=True)
+    w, h = 4000, 3000
+    bg = backgrounds(w, h, 1)
+    frame = np.frombuffer(bg[: w * h * 3], np.uint8).reshape(h, w, 3).copy()
+    faces = []
+    y = 40.0
+    for row in range(9):
+        hh = round(26 * (300 / 26) ** (row / 8))  # 26 px at the back to 300 px at the front
+        patch = head(hh)
+        pw = patch.shape[1]
+        step = pw * 1.6
+        x = 30.0 + (row % 2) * step / 2
+        while x + pw < w - 10:
+            paste(frame, patch, x, y)
+            faces.append(face_box(x, y, hh))
+            x += step
+        y += hh * 2.6
+        if y + hh * 1.2 >= h:
+            break
+    Image.fromarray(frame).save(dst / name, quality=92)
+    truth = {name: faces}
+    truth_path.write_text(json.dumps(truth))
+    return truth
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="short clips, few images (smoke test)")
     ap.add_argument("--thorough", action="store_true", help="also the thorough preset")
     ap.add_argument("--only", choices=["video", "images"], help="run one half")
-    ap.add_argument("--extras", action="store_true", help="also --cascade, --text, --people head (tract)")
+    ap.add_argument("--extras", action="store_true", help="also --text, --people head (tract)")
     args = ap.parse_args()
     for tool in ("ffmpeg", "/usr/bin/time"):
         if not shutil.which(tool):
@@ -243,9 +282,9 @@ def main():
         configs = [(b, p, [], "") for b in backends for p in presets]
         if unit == "fps":  # the reference: every frame detected in full
             configs.append((backends[-1], "balanced", ["--keyframe-interval", "1"], ", every frame"))
+        else:  # photos: what the cascade (the default) saves
+            configs.append(("tract", "balanced", ["--no-cascade"], ", --no-cascade"))
         if args.extras:
-            if unit != "fps":
-                configs.append(("tract", "balanced", ["--cascade"], ", --cascade"))
             configs.append(("tract", "balanced", ["--text"], ", --text"))
             configs.append(("tract", "balanced", ["--people", "--people-cover", "head"], ", --people head"))
         for backend, preset, extra, suffix in configs:
@@ -309,6 +348,30 @@ def main():
         img_out = OUT / "images_unseen"
         img_out.mkdir(exist_ok=True)
         unseen_runs(label, src, img_out, lambda d: images_protected(d), count, dsec, "s/image")
+
+        # one 12 MP photo of a crowd
+        crowd_src = OUT / "crowd"
+        crowd = make_crowd(crowd_src)
+        (name, boxes), = crowd.items()
+        cfaces = len(boxes)
+
+        def crowd_protected(path):
+            img = np.asarray(Image.open(path).convert("RGB"))
+            return sum(protected(img, b) for b in boxes) / cfaces, cfaces
+
+        d_dir = OUT / "crowd_deface"
+        shutil.rmtree(d_dir, ignore_errors=True)
+        d_dir.mkdir()
+        shutil.copy(crowd_src / name, d_dir / name)
+        dsec, drss = timed([deface, "--replacewith", "solid", str(d_dir / name)])
+        stem, ext = os.path.splitext(name)
+        dprot, _ = crowd_protected(d_dir / f"{stem}_anonymized{ext}")
+        label = "12 MP crowd photo"
+        print(f"| {label} ({cfaces} faces) | deface | onnxruntime | original size | {dsec:.3f} s | 1.00x | "
+              f"{drss:.0f} | - | {dprot:.3f} |", flush=True)
+        crowd_out = OUT / "crowd_unseen"
+        crowd_out.mkdir(exist_ok=True)
+        unseen_runs(label, crowd_src / name, crowd_out, lambda d: crowd_protected(d / name), 1, dsec, "s/image")
 
 
 if __name__ == "__main__":

@@ -353,7 +353,7 @@ impl Detector {
             }
         }
         let windows = match coarse {
-            Some(coarse) if cascade => self.cascade_windows(img, finest, coarse, weak)?,
+            Some(coarse) if cascade => self.cascade_windows(img, finest, coarse, &all, weak)?,
             _ => None,
         };
         for planned in &plan {
@@ -382,7 +382,8 @@ impl Detector {
     /// the whole image, tiled when large; proposals scored at least [`PROPOSE_THRESHOLD`]) and
     /// the coarse passes' weak boxes (`weak`, source pixels), those under [`CASCADE_SMALL`] px
     /// at the `coarse` scale, or `None` when they would cost more than [`CASCADE_MAX_SHARE`] of
-    /// a full pass at `scale`.
+    /// a full pass at `scale`. When the windows around the coarse passes' boxes, `kept` and
+    /// `weak`, already cost more, YuNet is not run at all.
     ///
     /// # Errors
     /// The tract error text.
@@ -391,6 +392,7 @@ impl Detector {
         img: &RgbImage,
         scale: f32,
         coarse: f32,
+        kept: &[Detection],
         weak: Vec<Detection>,
     ) -> Result<Option<Vec<Window>>, String> {
         let (w, h) = img.dimensions();
@@ -404,8 +406,9 @@ impl Detector {
             let cost: f32 = windows.iter().map(Window::cost).sum();
             (cost <= CASCADE_MAX_SHARE * full).then_some(windows)
         };
-        // a crowd is often plain from the coarse passes' weak boxes alone: no need for YuNet
-        if windows_of(weak.clone()).is_none() {
+        // a crowd is often plain from the coarse passes' boxes alone (those they keep, which YuNet
+        // would propose too, and the weak ones): then YuNet is not run
+        if windows_of(kept.iter().chain(&weak).copied().collect()).is_none() {
             return Ok(None);
         }
         let mut found = weak;

@@ -117,7 +117,8 @@ fn issue12_yunet_proposes_and_the_cascade_finds_what_the_full_passes_find() {
 
     let d = Detector::new(2).unwrap();
     // one large face: windows (at a reduced scale), far from the whole image
-    let windows = d.cascade_windows(&img, 2.0, 1.0, Vec::new()).unwrap().expect("one face: windows, not the full pass");
+    let windows =
+        d.cascade_windows(&img, 2.0, 1.0, &[], Vec::new()).unwrap().expect("one face: windows, not the full pass");
     let area: f32 = windows.iter().map(|w| w.rect.area() * w.scale * w.scale).sum();
     assert!(!windows.is_empty() && area < 0.25 * 1024.0 * 1024.0, "{windows:?}");
     let opts = |cascade| DetectOptions { preset: Preset::Balanced, threshold: 0.2, video: false, cascade };
@@ -138,7 +139,7 @@ fn issue12_yunet_proposes_and_the_cascade_finds_what_the_full_passes_find() {
     let mut canvas = image::RgbImage::from_pixel(400, 300, image::Rgb([128, 128, 128]));
     image::imageops::replace(&mut canvas, &small, 150, 100);
     let want = rect([150.0 + 181.0 * 0.1875, 100.0 + 58.0 * 0.1875, 150.0 + 270.0 * 0.1875, 100.0 + 178.0 * 0.1875]);
-    let windows = d.cascade_windows(&canvas, 2.0, 1.0, Vec::new()).unwrap().expect("windows");
+    let windows = d.cascade_windows(&canvas, 2.0, 1.0, &[], Vec::new()).unwrap().expect("windows");
     assert!(!windows.is_empty() && windows.iter().all(|w| w.rect.area() < 0.25 * 400.0 * 300.0), "{windows:?}");
     let c = want.center();
     assert!(windows.iter().any(|w| w.rect.contains(c.0, c.1)), "{windows:?}");
@@ -151,11 +152,12 @@ fn issue12_yunet_proposes_and_the_cascade_finds_what_the_full_passes_find() {
     // the coarse pass's weak boxes open windows too, where YuNet proposes nothing (a plain image)
     let plain = image::RgbImage::from_pixel(400, 300, image::Rgb([128, 128, 128]));
     let weak = |x: f32, y: f32| unseen::detect::Detection::face(rect([x, y, x + 12.0, y + 14.0]), 0.07);
-    let windows = d.cascade_windows(&plain, 2.0, 1.0, Vec::new()).unwrap().expect("nothing proposed: no windows");
+    let windows = d.cascade_windows(&plain, 2.0, 1.0, &[], Vec::new()).unwrap().expect("nothing proposed: no windows");
     assert!(windows.is_empty(), "{windows:?}");
-    let windows = d.cascade_windows(&plain, 2.0, 1.0, vec![weak(300.0, 40.0)]).unwrap().expect("windows");
+    let windows = d.cascade_windows(&plain, 2.0, 1.0, &[], vec![weak(300.0, 40.0)]).unwrap().expect("windows");
     assert!(windows.len() == 1 && windows[0].rect.contains(306.0, 47.0), "{windows:?}");
     // ... and when they are everywhere (a crowd), the full passes run
     let crowd: Vec<_> = (0..10).flat_map(|i| (0..8).map(move |j| weak(i as f32 * 40.0, j as f32 * 37.0))).collect();
-    assert!(d.cascade_windows(&plain, 2.0, 1.0, crowd).unwrap().is_none());
+    assert!(d.cascade_windows(&plain, 2.0, 1.0, &crowd, Vec::new()).unwrap().is_none(), "faces the coarse pass kept");
+    assert!(d.cascade_windows(&plain, 2.0, 1.0, &[], crowd).unwrap().is_none(), "weak boxes");
 }

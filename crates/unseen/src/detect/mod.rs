@@ -464,7 +464,9 @@ impl Detector {
             return Ok(Vec::new());
         }
         let (w, h) = img.dimensions();
-        let tiles: Vec<(RgbImage, u32, u32, f32)> = windows
+        // each window: its scaled crop, the crop's top-left corner in the source, its scale, and
+        // its bottom-right corner in the source
+        let tiles: Vec<WindowCrop> = windows
             .iter()
             .map(|win| {
                 let x = (win.rect.x.max(0.0) as u32).min(w - 1);
@@ -482,7 +484,7 @@ impl Detector {
                 } else {
                     image::imageops::resize(&crop, sw, sh, FilterType::Triangle)
                 };
-                (tile, x, y, win.scale)
+                (tile, x, y, win.scale, (x + cw, y + ch))
             })
             .collect();
         let places = pack(&tiles.iter().map(|t| t.0.dimensions()).collect::<Vec<_>>());
@@ -501,9 +503,11 @@ impl Detector {
         for d in self.run_tile(&canvas, &lb, role.floor(opts.threshold))? {
             let (cx, cy) = d.rect.center();
             // the tile holding the box's centre; boxes in a gap are noise from the padding
-            let Some(((tile, x, y, s), &(px, py))) = tiles.iter().zip(&places).find(|((t, ..), &(px, py))| {
-                cx >= px as f32 && cy >= py as f32 && cx < (px + t.width()) as f32 && cy < (py + t.height()) as f32
-            }) else {
+            let Some(((tile, x, y, s, (x2, y2)), &(px, py))) =
+                tiles.iter().zip(&places).find(|((t, ..), &(px, py))| {
+                    cx >= px as f32 && cy >= py as f32 && cx < (px + t.width()) as f32 && cy < (py + t.height()) as f32
+                })
+            else {
                 continue;
             };
             let (tx1, ty1) = ((d.rect.x - px as f32).max(0.0), (d.rect.y - py as f32).max(0.0));
@@ -514,12 +518,11 @@ impl Detector {
                     continue;
                 }
                 let (tw, th) = (tile.width() as f32, tile.height() as f32);
-                let (sx, sy) = ((tw / s).round() as u32, (th / s).round() as u32);
                 let edge = 2.0;
                 let cut = (*x > 0 && tx1 < edge)
                     || (*y > 0 && ty1 < edge)
-                    || (x + sx < w && tx2 > tw - edge)
-                    || (y + sy < h && ty2 > th - edge);
+                    || (*x2 < w && tx2 > tw - edge)
+                    || (*y2 < h && ty2 > th - edge);
                 if cut {
                     continue;
                 }
@@ -534,6 +537,9 @@ impl Detector {
         Ok(merge(all, w, h))
     }
 }
+
+/// A window's scaled crop, its top-left corner (source pixels), scale and bottom-right corner.
+type WindowCrop = (RgbImage, u32, u32, f32, (u32, u32));
 
 /// Zeros between windows packed into one tensor.
 pub const MOSAIC_GAP: u32 = 16;

@@ -63,6 +63,11 @@ pub struct EvalArgs {
     #[arg(long, overrides_with = "cascade")]
     pub no_cascade: bool,
 
+    /// Detect each image as a video keyframe is detected (the preset's passes for video frames):
+    /// what a full detection finds in a video.
+    #[arg(long, conflicts_with = "predictions")]
+    pub frames: bool,
+
     /// Also detect people (as for the main command): their regions count towards `protected`
     /// and the obscured area, not towards face AP or recall.
     #[arg(long)]
@@ -100,12 +105,14 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<Exit> {
             (report, a.label.clone().unwrap_or(name))
         }
         None => {
-            let (preds, people, spi) = detect_dataset(&pipeline, &ds, &|_| {})?;
+            let (preds, people, spi) = detect_dataset(&pipeline, &ds, a.frames, &|_| {})?;
             if let Some(out) = &a.write_predictions {
                 std::fs::write(out, format_predictions(&ds.order(), &preds))
                     .with_context(|| format!("writing {}", out.display()))?;
             }
-            let label = a.label.clone().unwrap_or_else(|| format!("unseen {}", format!("{preset:?}").to_lowercase()));
+            let frames = if a.frames { ", video frames" } else { "" };
+            let label =
+                a.label.clone().unwrap_or_else(|| format!("unseen {}{frames}", format!("{preset:?}").to_lowercase()));
             (score(&pipeline, &ds, &preds, &people, "unseen", 0.0, spi)?, label)
         }
     };

@@ -121,10 +121,11 @@ pub struct Options {
     pub threshold: f32,
     /// Detector preset. Default: [`Preset::Balanced`].
     pub preset: Preset,
-    /// Balanced preset, images: run the finest passes only in windows around the faces the cheap
-    /// YuNet model and the coarse passes propose, or over the whole image when the windows would
-    /// cost more than a quarter of that (see [`crate::detect::Detector::detect`]): 2× faster on
-    /// photos with few faces, the same recall on WIDER FACE (BENCHMARKS.md). Default: true.
+    /// Balanced preset, images and video keyframes: run the finest passes only in windows around
+    /// the faces the cheap YuNet model and the coarse passes propose, or over the whole image when
+    /// the windows would cost more than a quarter of that (see [`crate::detect::Detector::detect`]):
+    /// 2× faster on photos with few faces, the same recall on WIDER FACE (BENCHMARKS.md).
+    /// Default: true.
     pub cascade: bool,
     /// JPEG output quality (1..=100). Default: 92.
     pub jpeg_quality: u8,

@@ -71,3 +71,31 @@ fn eval_takes_a_backend_and_names_it() {
     assert_eq!(json["recall_hard"], 1.0, "{json}");
     assert_eq!(json["images"], 1);
 }
+
+#[test]
+fn issue12_eval_frames_detects_as_video_keyframes_do() {
+    // an 8×11 px face: the balanced preset finds it on an image (its ×2 pass), a video frame's
+    // single pass at source size does not
+    let env = Env::new();
+    let root = env.path("wider");
+    std::fs::create_dir_all(root.join("images/a")).unwrap();
+    let astro = image::open(crate::env::testdata("astronaut.png")).unwrap().to_rgb8();
+    let small = image::imageops::resize(&astro, 48, 48, image::imageops::FilterType::CatmullRom);
+    let mut canvas = image::RgbImage::from_pixel(400, 300, image::Rgb([128, 128, 128]));
+    image::imageops::replace(&mut canvas, &small, 150, 100);
+    canvas.save(root.join("images/a/x.png")).unwrap();
+    std::fs::write(root.join("wider_face_gt.txt"), "a/x.png\n1\n166 105 8 11 0 0 0 0 0 0 \n").unwrap();
+    std::fs::write(root.join("subsets.tsv"), "path\teasy\tmedium\thard\na/x.png\t1\t1\t1\n").unwrap();
+    let recall = |frames: bool| {
+        let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_unseen"));
+        cmd.args(["eval", "--backend", "tract", "--json", "--widerface"]).arg(&root);
+        if frames {
+            cmd.arg("--frames");
+        }
+        let out = cmd.assert().code(0);
+        let json: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+        json["recall_hard"].as_f64().unwrap()
+    };
+    assert_eq!(recall(false), 1.0);
+    assert_eq!(recall(true), 0.0);
+}

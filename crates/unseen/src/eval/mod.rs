@@ -97,13 +97,16 @@ pub struct EvalReport {
 
 /// Runs unseen's detector (with the pipeline's preset and threshold) over the dataset. Returns
 /// the face predictions, the person detections (when the pipeline detects people: they count
-/// towards `protected` only) and seconds per image. `progress` is called after each image.
+/// towards `protected` only) and seconds per image. With `frames`, each image is detected as a
+/// video keyframe is ([`Pipeline::detect_frame`]: the preset's video passes), which measures
+/// what a full detection in a video finds. `progress` is called after each image.
 ///
 /// # Errors
 /// The first image that cannot be read or decoded.
 pub fn detect_dataset(
     pipeline: &Pipeline,
     ds: &Dataset,
+    frames: bool,
     progress: &dyn Fn(usize),
 ) -> Result<(Predictions, Predictions, f64)> {
     let mut preds = Predictions::new();
@@ -113,7 +116,13 @@ pub fn detect_dataset(
         let path = ds.image_path(img);
         let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, "read image", e))?;
         let decoded = crate::decode::decode_image(&path, &bytes, &pipeline.options().limits)?;
-        let dets = pipeline.detect(&path, &decoded.rgb, &ManualRegions::default())?;
+        let dets = if frames {
+            let mut dets = pipeline.detect_frame(&path, &decoded.rgb, &ManualRegions::default())?;
+            dets.extend(pipeline.detect_extras(&path, &decoded.rgb)?);
+            dets
+        } else {
+            pipeline.detect(&path, &decoded.rgb, &ManualRegions::default())?
+        };
         let of = |kind| dets.iter().filter(|d| d.kind == kind).map(|d| (d.rect, d.score)).collect();
         preds.insert(img.path.clone(), of(crate::detect::Kind::Face));
         people.insert(img.path.clone(), of(crate::detect::Kind::Person));

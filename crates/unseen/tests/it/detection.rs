@@ -161,3 +161,37 @@ fn issue12_yunet_proposes_and_the_cascade_finds_what_the_full_passes_find() {
     assert!(d.cascade_windows(&plain, 2.0, 1.0, &crowd, Vec::new()).unwrap().is_none(), "faces the coarse pass kept");
     assert!(d.cascade_windows(&plain, 2.0, 1.0, &[], crowd).unwrap().is_none(), "weak boxes");
 }
+
+#[test]
+fn issue12_video_keyframes_of_1080p_use_the_cascade_and_find_the_same_faces() {
+    use unseen::detect::{cascade_applies, DetectOptions, Detector};
+    use unseen::Preset;
+    let opts = |video, cascade| DetectOptions { preset: Preset::Balanced, threshold: 0.2, video, cascade };
+    // where the cascade runs: every image; video frames only above the fit pass's size
+    assert!(cascade_applies(1920, 1080, &opts(true, true)));
+    assert!(!cascade_applies(1280, 720, &opts(true, true)), "720p: one pass at source size, nothing to save");
+    assert!(!cascade_applies(1920, 1080, &opts(true, false)));
+    assert!(cascade_applies(400, 300, &opts(false, true)));
+    assert!(!cascade_applies(1920, 1080, &DetectOptions { preset: Preset::Fast, ..opts(true, true) }));
+
+    // a 1080p frame with a small and a mid-sized face: the cascade finds what the full passes find
+    let img = decode("astronaut.png").rgb;
+    let mut frame = image::RgbImage::from_pixel(1920, 1080, image::Rgb([90, 110, 100]));
+    let mut want = Vec::new();
+    for (side, x, y) in [(160u32, 300u32, 200u32), (400, 1300, 500)] {
+        let s = side as f32 / 512.0;
+        let small = image::imageops::resize(&img, side, side, image::imageops::FilterType::Triangle);
+        image::imageops::replace(&mut frame, &small, i64::from(x), i64::from(y));
+        let (x, y) = (x as f32, y as f32);
+        want.push(rect([x + 181.0 * s, y + 58.0 * s, x + 270.0 * s, y + 178.0 * s]));
+    }
+    let d = Detector::new(2).unwrap();
+    let with = d.detect(&frame, &opts(true, true)).unwrap();
+    let without = d.detect(&frame, &opts(true, false)).unwrap();
+    for face in &want {
+        let a = with.iter().find(|x| x.rect.iou(face) > 0.4);
+        let b = without.iter().find(|x| x.rect.iou(face) > 0.4);
+        let (Some(a), Some(b)) = (a, b) else { panic!("{face:?}: {with:?} / {without:?}") };
+        assert!(a.rect.iou(&b.rect) > 0.8, "{a:?} vs {b:?}");
+    }
+}

@@ -504,7 +504,7 @@ impl Detector {
         let pw = [128, 256, 512, MOSAIC_WIDTH].into_iter().find(|&b| b >= cw).unwrap_or_else(|| pad32(cw));
         let ph = ch.div_ceil(64) * 64;
         let lb = Letterbox { sx: 1.0, sy: 1.0, ox: 0, oy: 0, tw: cw, th: ch, pw, ph, flip: false };
-        let mut all = Vec::new();
+        let (mut all, mut cut_boxes) = (Vec::new(), Vec::new());
         for d in self.run_tile(&canvas, &lb, role.floor(opts.threshold))? {
             let (cx, cy) = d.rect.center();
             // the tile holding the box's centre; boxes in a gap are noise from the padding
@@ -518,28 +518,40 @@ impl Detector {
             let (tx1, ty1) = ((d.rect.x - px as f32).max(0.0), (d.rect.y - py as f32).max(0.0));
             let tx2 = (d.rect.x2() - px as f32).min(tile.width() as f32);
             let ty2 = (d.rect.y2() - py as f32).min(tile.height() as f32);
-            if let Some(finest) = cascade {
-                if *s < finest * 0.99 && ty2 - ty1 < CASCADE_MIN_BOX {
-                    continue;
-                }
-                let (tw, th) = (tile.width() as f32, tile.height() as f32);
-                let edge = 2.0;
-                let cut = (*x > 0 && tx1 < edge)
-                    || (*y > 0 && ty1 < edge)
-                    || (*x2 < w && tx2 > tw - edge)
-                    || (*y2 < h && ty2 > th - edge);
-                if cut {
-                    continue;
-                }
+            if cascade.is_some_and(|finest| *s < finest * 0.99 && ty2 - ty1 < CASCADE_MIN_BOX) {
+                continue;
+            }
+            let (tw, th) = (tile.width() as f32, tile.height() as f32);
+            let edge = 2.0;
+            let cut = (*x > 0 && tx1 < edge)
+                || (*y > 0 && ty1 < edge)
+                || (*x2 < w && tx2 > tw - edge)
+                || (*y2 < h && ty2 > th - edge);
+            if cut && cascade.is_some() {
+                continue;
             }
             let rect =
                 Rect::from_corners(*x as f32 + tx1 / s, *y as f32 + ty1 / s, *x as f32 + tx2 / s, *y as f32 + ty2 / s);
             let det = Detection { rect, ..d };
             if role.keeps(&det, opts.threshold) {
-                all.push(det);
+                if cut {
+                    cut_boxes.push(det)
+                } else {
+                    all.push(det)
+                }
             }
         }
-        Ok(merge(all, w, h))
+        let mut merged = merge(all, w, h);
+        // Between video keyframes a window may cut a neighbouring face (the window of a spurious
+        // track beside it): voted with the whole box from that face's own window, the part would
+        // shrink the region. A cut box is kept only where no whole box covers most of it.
+        let whole = merged.clone();
+        merged.extend(
+            cut_boxes
+                .into_iter()
+                .filter(|c| !whole.iter().any(|m| m.rect.intersection(&c.rect) >= 0.5 * c.rect.area())),
+        );
+        Ok(merge(merged, w, h))
     }
 }
 

@@ -195,3 +195,27 @@ fn issue12_video_keyframes_of_1080p_use_the_cascade_and_find_the_same_faces() {
         assert!(a.rect.iou(&b.rect) > 0.8, "{a:?} vs {b:?}");
     }
 }
+
+#[test]
+fn issue12_a_window_that_cuts_a_face_does_not_shrink_its_box() {
+    use unseen::detect::{DetectOptions, Detector};
+    use unseen::track::keyframe::Window;
+    use unseen::Preset;
+    // found on the 1080p benchmark clip: between keyframes the window of a spurious track below a
+    // face cut its lower half, and the part, voted with the whole box, left the forehead bare
+    let img = decode("astronaut.png").rgb;
+    let d = Detector::new(2).unwrap();
+    let opts = DetectOptions { preset: Preset::Balanced, threshold: 0.2, video: true, cascade: true };
+    let own = Window { rect: rect([120.0, 0.0, 340.0, 240.0]), scale: 1.0 };
+    let cutting = Window { rect: rect([150.0, 82.0, 300.0, 232.0]), scale: 1.0 };
+    let face = rect(ASTRONAUT_FACE);
+    let find = |windows: &[Window]| {
+        let found = d.detect_windows(&img, windows, &opts).unwrap();
+        found.into_iter().find(|x| x.rect.intersection(&face) > 0.3 * face.area()).map(|x| x.rect)
+    };
+    let whole = find(&[own]).expect("the face in its own window");
+    let part = find(&[cutting]).expect("a part of the face in the cutting window: kept alone");
+    assert!(part.y > whole.y + 10.0, "the cutting window sees only the lower part: {part:?} vs {whole:?}");
+    let both = find(&[own, cutting]).unwrap();
+    assert!((both.y - whole.y).abs() < 3.0 && both.iou(&whole) > 0.9, "{both:?} vs {whole:?}");
+}

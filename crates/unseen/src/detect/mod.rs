@@ -340,7 +340,7 @@ impl Detector {
         let plan = plan_passes(w, h, opts.preset, opts.video);
         let finest = plan.iter().filter(|p| p.role == Role::Finest).map(|p| p.pass.scale).fold(0.0f32, f32::max);
         let coarse = plan.iter().filter(|p| p.role == Role::Coarse).map(|p| p.pass.scale).reduce(f32::max);
-        let cascade = cascade_applies(w, h, opts);
+        let cascade = cascade_in(&plan, opts);
         let mirrored = plan.iter().any(|p| p.role == Role::Finest && p.pass.flip);
         let mut all = Vec::new();
         // With the cascade the coarse passes run first, decoded down to SELF_PROPOSE: what they
@@ -545,12 +545,14 @@ impl Detector {
         // Between video keyframes a window may cut a neighbouring face (the window of a spurious
         // track beside it): voted with the whole box from that face's own window, the part would
         // shrink the region. A cut box is kept only where no whole box covers most of it.
-        let whole = merged.clone();
-        merged.extend(
-            cut_boxes
-                .into_iter()
-                .filter(|c| !whole.iter().any(|m| m.rect.intersection(&c.rect) >= 0.5 * c.rect.area())),
-        );
+        let alone: Vec<Detection> = cut_boxes
+            .into_iter()
+            .filter(|c| !merged.iter().any(|m| m.rect.intersection(&c.rect) >= 0.5 * c.rect.area()))
+            .collect();
+        if alone.is_empty() {
+            return Ok(merged);
+        }
+        merged.extend(alone);
         Ok(merge(merged, w, h))
     }
 }
@@ -590,9 +592,12 @@ pub fn pack(sizes: &[(u32, u32)]) -> Vec<(u32, u32)> {
 /// [`FIT_SIDE`], such as 1080p).
 #[must_use]
 pub fn cascade_applies(w: u32, h: u32, opts: &DetectOptions) -> bool {
-    opts.cascade
-        && opts.preset == Preset::Balanced
-        && plan_passes(w, h, opts.preset, opts.video).iter().any(|p| p.role == Role::Coarse)
+    cascade_in(&plan_passes(w, h, opts.preset, opts.video), opts)
+}
+
+/// [`cascade_applies`] for an image whose passes are already planned.
+fn cascade_in(plan: &[PlannedPass], opts: &DetectOptions) -> bool {
+    opts.cascade && opts.preset == Preset::Balanced && plan.iter().any(|p| p.role == Role::Coarse)
 }
 
 /// The finest unmirrored pass of a plan (the one whose scale window detection uses).

@@ -424,6 +424,7 @@ impl Pipeline {
     /// # Errors
     /// Any stage's error, naming `path` (used only in messages).
     pub fn process_bytes(&self, path: &Path, bytes: &[u8], manual: &ManualRegions) -> Result<Prepared> {
+        let _file = crate::detect::model::FileInFlight::enter();
         let prepared = self.prepare(path, bytes, None, manual)?;
         prepared.verify(path, &prepared.bytes)?;
         Ok(prepared)
@@ -473,6 +474,7 @@ impl Pipeline {
     /// extension) go through ffmpeg: see the `video` module.
     #[must_use]
     pub fn run_job_with(&self, job: &Job, reporter: &dyn Reporter) -> FileReport {
+        let _file = crate::detect::model::FileInFlight::enter();
         let start = Instant::now();
         let mut report = FileReport::new(&job.input, Some(&job.output));
         if crate::video::is_video(&job.input) {

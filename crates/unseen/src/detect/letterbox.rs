@@ -95,25 +95,29 @@ impl Letterbox {
     }
 }
 
-/// Splits a `w`×`h` scaled image into tiles of at most `max` pixels a side overlapping by
-/// `overlap`, returned as (x, y, width, height). One tile when the image fits.
+/// Splits a `w`×`h` scaled image into tiles of at most `max` pixels a side overlapping by at
+/// least `overlap`, returned as (x, y, width, height). One tile when the image fits.
+///
+/// Along each side the tiles are as few as `max` allows and as small as covering the side then
+/// allows (rounded up to the tensor's multiple of 32, which would be padding otherwise), spread
+/// evenly: a 4032×3024 image at `max` 1536 is cut into 3×3 tiles of 1536×1184, not 1536×1536
+/// (23 % fewer pixels through the network for the same overlap).
 #[must_use]
 pub fn tiles(w: u32, h: u32, max: u32, overlap: u32) -> Vec<(u32, u32, u32, u32)> {
-    let starts = |len: u32| -> Vec<u32> {
+    let spans = |len: u32| -> Vec<(u32, u32)> {
         if len <= max {
-            return vec![0];
+            return vec![(0, len)];
         }
-        let step = max - overlap;
-        let n = (len - overlap).div_ceil(step);
-        // spread the tiles evenly so the last one ends at the edge
-        (0..n)
-            .map(|i| if n == 1 { 0 } else { (u64::from(len - max) * u64::from(i) / u64::from(n - 1)) as u32 })
-            .collect()
+        let n = (len - overlap).div_ceil(max - overlap);
+        // n equal tiles overlapping by `overlap` cover len + (n - 1) * overlap; one pixel more
+        // absorbs the rounding of the starts below
+        let size = pad32((len + (n - 1) * overlap).div_ceil(n) + 1).min(max);
+        (0..n).map(|i| ((u64::from(len - size) * u64::from(i) / u64::from(n - 1)) as u32, size)).collect()
     };
     let mut out = Vec::new();
-    for y in starts(h) {
-        for x in starts(w) {
-            out.push((x, y, max.min(w - x), max.min(h - y)));
+    for &(y, th) in &spans(h) {
+        for &(x, tw) in &spans(w) {
+            out.push((x, y, tw, th));
         }
     }
     out
@@ -148,7 +152,21 @@ mod tests {
             prop_assert_eq!(xs[0].0, 0);
             prop_assert_eq!(xs.last().unwrap().1, w);
             for p in xs.windows(2) { prop_assert!(p[0].1 >= p[1].0 + 128); }
+            // no more tiles than needed, and each no larger than covering the side needs
+            if w > 1024 {
+                let n = (w - 128).div_ceil(1024 - 128);
+                prop_assert_eq!(xs.len() as u32, n);
+                prop_assert!(xs[0].1 <= pad32((w + (n - 1) * 128).div_ceil(n) + 1));
+            }
         }
+    }
+
+    #[test]
+    fn a_phone_photo_is_cut_into_tiles_no_larger_than_it_needs() {
+        let t = tiles(4032, 3024, 1536, 256);
+        assert_eq!(t.len(), 9);
+        assert!(t.iter().all(|&(_, _, tw, th)| (tw, th) == (1536, 1184)), "{t:?}");
+        assert_eq!(t[8], (4032 - 1536, 3024 - 1184, 1536, 1184));
     }
 
     #[test]

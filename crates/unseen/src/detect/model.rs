@@ -3,6 +3,7 @@
 //! (see [`Engine`]).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Once};
 
 use tract_onnx::prelude::*;
@@ -49,6 +50,38 @@ pub fn set_threads(threads: usize) {
             tract_linalg::multithread::set_default_executor(tract_linalg::multithread::Executor::multithread(threads));
         }
     });
+}
+
+/// Files being processed at this moment, process-wide (see [`FileInFlight`]).
+static FILES_IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+
+/// Held while one file is processed (the pipeline takes one per file; dropping it ends the
+/// file). While more than one file is in flight, each tract inference runs on its calling thread
+/// alone instead of spreading its matrix products over [`set_threads`]'s pool: the files
+/// themselves keep the cores busy, and splitting one inference then costs more than it gains
+/// (10 % on a batch of 24 1080p photos, 2 workers on 2 cores, BENCHMARKS.md). A file processed
+/// alone (one photo, one video, the end of a batch) still uses the whole pool.
+#[derive(Debug)]
+pub struct FileInFlight(());
+
+impl FileInFlight {
+    /// Counts one more file in flight until the returned guard is dropped.
+    #[must_use]
+    pub fn enter() -> FileInFlight {
+        FILES_IN_FLIGHT.fetch_add(1, Ordering::Relaxed);
+        FileInFlight(())
+    }
+}
+
+impl Drop for FileInFlight {
+    fn drop(&mut self) {
+        FILES_IN_FLIGHT.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Whether inferences run on their calling thread alone now (more than one file in flight).
+fn one_thread_each() -> bool {
+    FILES_IN_FLIGHT.load(Ordering::Relaxed) > 1
 }
 
 impl Plans {
@@ -103,7 +136,12 @@ impl Plans {
     pub fn run(&self, h: usize, w: usize, chw: &[f32]) -> Result<TVec<TValue>, String> {
         let plan = self.plan(h, w)?;
         let input = Tensor::from_shape(&[1, 3, h, w], chw).map_err(|e| format!("{e:#}"))?;
-        plan.run(tvec!(input.into())).map_err(|e| format!("{e:#}"))
+        let run = || plan.run(tvec!(input.into())).map_err(|e| format!("{e:#}"));
+        if one_thread_each() {
+            tract_linalg::multithread::multithread_tract_scope(tract_linalg::multithread::Executor::SingleThread, run)
+        } else {
+            run()
+        }
     }
 }
 
@@ -209,3 +247,17 @@ impl Engine {
 
 /// The error of `Backend::Ort` in a build without the `ort` feature.
 pub const NO_ORT: &str = "this build of unseen has no onnxruntime backend (rebuild with `--features ort`)";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_files_in_flight_run_each_inference_on_one_thread() {
+        // other tests may hold files too, so only "at least two" is certain here
+        let a = FileInFlight::enter();
+        let b = FileInFlight::enter();
+        assert!(one_thread_each());
+        drop((a, b));
+    }
+}

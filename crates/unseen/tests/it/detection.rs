@@ -219,3 +219,26 @@ fn issue12_a_window_that_cuts_a_face_does_not_shrink_its_box() {
     let both = find(&[own, cutting]).unwrap();
     assert!((both.y - whole.y).abs() < 3.0 && both.iou(&whole) > 0.9, "{both:?} vs {whole:?}");
 }
+
+#[test]
+fn issue12_faces_on_tile_seams_are_found_once() {
+    use unseen::detect::{Detector, Pass};
+    // 2600×1400 is tiled at source size: two tiles of 1440 px, the second starting at x = 1160
+    // (see letterbox::tiles); one face crosses each inner edge, inside the overlap
+    let face = image::imageops::resize(&decode("astronaut.png").rgb, 256, 256, image::imageops::FilterType::Triangle);
+    let mut img = image::RgbImage::from_pixel(2600, 1400, image::Rgb([90, 110, 100]));
+    let mut want = Vec::new();
+    for x in [1050u32, 1330] {
+        image::imageops::replace(&mut img, &face, i64::from(x), 600);
+        let s = 0.5;
+        let x = x as f32;
+        want.push(rect([x + 181.0 * s, 600.0 + 58.0 * s, x + 270.0 * s, 600.0 + 178.0 * s]));
+    }
+    assert!(want[0].x < 1160.0 && want[0].x2() > 1160.0 && want[1].x < 1440.0 && want[1].x2() > 1440.0);
+    let d = Detector::new(2).unwrap();
+    let found = d.run_pass(&img, Pass { scale: 1.0, flip: false }, 0.2).unwrap();
+    for w in &want {
+        let on: Vec<_> = found.iter().filter(|x| x.rect.intersection(w) > 0.3 * w.area()).collect();
+        assert!(on.len() == 1 && on[0].rect.iou(w) > 0.6, "{w:?}: {on:?}");
+    }
+}

@@ -104,7 +104,8 @@ pub struct RunArgs {
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
 
-    /// Threads for the detector's matrix products (default: number of CPUs).
+    /// Threads for the detector's matrix products (default: number of CPUs); with tract, while
+    /// several files are processed at once, each inference runs on one thread.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
 

@@ -131,7 +131,9 @@ pub struct Options {
     pub jpeg_quality: u8,
     /// Replace existing outputs instead of skipping them. Default: false.
     pub overwrite: bool,
-    /// Threads used by the detector for one image. Default: number of CPUs.
+    /// Threads used by the detector for one image. Default: number of CPUs. With tract, while
+    /// several files are in flight, each inference runs on one thread (see
+    /// [`crate::detect::model::FileInFlight`]).
     pub detector_threads: usize,
     /// Inference engine. Default: [`Backend::Auto`].
     pub backend: Backend,

@@ -99,3 +99,33 @@ fn issue12_eval_frames_detects_as_video_keyframes_do() {
     assert_eq!(recall(false), 1.0);
     assert_eq!(recall(true), 0.0);
 }
+
+#[test]
+fn auto_finds_onnxruntime_in_a_virtualenv_inside_the_sandbox() {
+    // .ci/run's onnxruntime pass only (it sets ORT_DYLIB_PATH to a library that loads): the same
+    // library found the way most users have it, in a virtualenv's site-packages, with
+    // ORT_DYLIB_PATH unset. The search lists folders the sandbox does not leave readable, so it
+    // must not be repeated once the sandbox is on.
+    if !(cfg!(feature = "ort") && std::env::var("UNSEEN_REQUIRE_ORT").is_ok_and(|v| v == "1")) {
+        return;
+    }
+    let lib = std::path::PathBuf::from(std::env::var_os("ORT_DYLIB_PATH").expect("ORT_DYLIB_PATH is set"));
+    let mut env = Env::new();
+    let input = env.input("good/no_faces.png", "no_faces.png");
+    let venv = env.path("venv");
+    let capi = venv.join("lib/python3.11/site-packages/onnxruntime/capi");
+    std::fs::create_dir_all(&capi).unwrap();
+    std::os::unix::fs::symlink(std::fs::canonicalize(&lib).unwrap(), capi.join("libonnxruntime.so.1.99.0")).unwrap();
+    let out = env
+        .unseen()
+        .env_remove("ORT_DYLIB_PATH")
+        .env("VIRTUAL_ENV", &venv)
+        .env("HOME", env.path("home"))
+        .env("PATH", "/nonexistent")
+        .arg(&input)
+        .assert()
+        .code(0);
+    let err = stderr(out.get_output());
+    assert!(err.contains("detector: onnxruntime"), "{err}");
+    assert!(!err.contains("not used"), "{err}");
+}

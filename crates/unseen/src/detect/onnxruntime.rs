@@ -33,11 +33,21 @@ pub struct OrtNetwork {
 
 static LOADED: OnceLock<Result<PathBuf, String>> = OnceLock::new();
 
-/// Finds the onnxruntime library (see the module documentation) without loading it.
+/// Where [`find_library`] found the library (or why not), searched once per process.
+static FOUND: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+
+/// Finds the onnxruntime library (see the module documentation) without loading it. The search
+/// runs once per process and its answer is kept: the CLI searches before it enters the sandbox,
+/// which leaves only the library's own folder readable, so a search repeated inside it (listing
+/// `lib/` of a virtualenv) would find nothing.
 ///
 /// # Errors
 /// One line saying where it was looked for.
 pub fn find_library() -> Result<PathBuf, String> {
+    FOUND.get_or_init(search_library).clone()
+}
+
+fn search_library() -> Result<PathBuf, String> {
     if let Some(p) = std::env::var_os("ORT_DYLIB_PATH").filter(|p| !p.is_empty()) {
         let p = PathBuf::from(p);
         return if p.is_file() { Ok(p) } else { Err(format!("ORT_DYLIB_PATH={} is not a file", p.display())) };

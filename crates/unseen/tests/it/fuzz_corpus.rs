@@ -53,3 +53,34 @@ fn issue15_fuzz_corpora_and_reproducers_replay_without_panic() {
     assert!(failures.is_empty(), "fuzz targets failed on:\n{}", failures.join("\n"));
     println!("replayed: {}", counts.join(", "));
 }
+
+/// CI builds the fuzz targets' code (`targets.rs`, above) but not the libFuzzer binaries (an
+/// instrumented build of tract takes 20–35 min on 2 cores). Each binary is one line that hands
+/// libFuzzer's bytes to a function of `targets.rs`, so what can break it is checked here: every
+/// binary in `fuzz/fuzz_targets/` is declared in `fuzz/Cargo.toml` and calls a `pub fn` of that
+/// name in `targets.rs`, with the signature libFuzzer's macro expects, that is replayed above.
+#[test]
+fn issue15_every_fuzz_binary_calls_a_target_that_is_compiled_and_replayed() {
+    let manifest = std::fs::read_to_string(repo("fuzz/Cargo.toml")).unwrap();
+    let lib = std::fs::read_to_string(repo("fuzz/targets.rs")).unwrap();
+    let squash = |s: &str| s.split_whitespace().collect::<String>();
+    let (manifest, lib) = (squash(&manifest), squash(&lib));
+    let mut binaries: Vec<String> = Vec::new();
+    for f in files_in(&repo("fuzz/fuzz_targets")) {
+        let name = f.file_stem().unwrap().to_str().unwrap().to_string();
+        let text = squash(&std::fs::read_to_string(&f).unwrap());
+        let call = format!("libfuzzer_sys::fuzz_target!(|data:&[u8]|unseen_fuzz::{name}(data));");
+        assert!(text.contains(&call), "{}: does not call unseen_fuzz::{name}(data)", f.display());
+        assert!(
+            manifest.contains(&format!("[[bin]]name=\"{name}\"path=\"fuzz_targets/{name}.rs\"")),
+            "fuzz/Cargo.toml does not declare the binary {name}"
+        );
+        assert!(lib.contains(&format!("pubfn{name}(data:&[u8])")), "targets.rs has no pub fn {name}(data: &[u8])");
+        assert!(lib.contains(&format!("(\"{name}\",{name}),")), "targets.rs's TARGETS does not replay {name}");
+        binaries.push(name);
+    }
+    binaries.sort();
+    let mut listed: Vec<String> = targets::TARGETS.iter().map(|(n, _)| (*n).to_string()).collect();
+    listed.sort();
+    assert_eq!(binaries, listed, "fuzz/fuzz_targets/ and TARGETS differ");
+}

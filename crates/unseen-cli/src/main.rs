@@ -30,6 +30,8 @@ enum Exit {
     Success = 0,
     Failure = 1,
     Usage = 2,
+    /// Stopped by SIGINT, SIGTERM or SIGHUP (128 + 2, as shells report Ctrl-C).
+    Interrupted = 130,
 }
 
 fn main() -> ExitCode {
@@ -75,6 +77,7 @@ fn run(args: &RunArgs) -> anyhow::Result<Exit> {
     if let Some(f) = std::env::var("UNSEEN_TEST_FAULT").ok().as_deref().and_then(Fault::parse) {
         pipeline.inject_fault(Some(f));
     }
+    watch_signals(&pipeline.stop_flag()).context("installing the Ctrl-C handler")?;
 
     let (jobs, problems) = (collected.jobs, collected.problems);
     let reporter = CliReporter::new(jobs.len(), args.quiet);
@@ -104,6 +107,7 @@ fn run(args: &RunArgs) -> anyhow::Result<Exit> {
         file.write(&report).with_context(|| format!("writing report {}", path.display()))?;
     }
     let (ok, skipped, failed) = report.counts();
+    let interrupted = report.files.iter().filter(|f| f.error_kind == Some("interrupted")).count();
     let faces: usize = report.files.iter().map(|f| f.faces.len()).sum();
     let extras = extras_summary(&report);
     if !args.quiet {
@@ -117,14 +121,37 @@ fn run(args: &RunArgs) -> anyhow::Result<Exit> {
         eprintln!(
             "{}",
             progress::terminal_safe(&format!(
-                "unseen: {ok} written, {skipped} skipped (output exists), {failed} failed{others}; {faces} faces{videos}{extras} {verb}; output in {}; detector: {}",
+                "unseen: {ok} written, {skipped} skipped (output exists), {} failed{}{others}; {faces} faces{videos}{extras} {verb}; output in {}; detector: {}",
+                failed - interrupted,
+                if interrupted > 0 { format!(", {interrupted} interrupted") } else { String::new() },
                 args.out.display(),
                 backend_summary(&pipeline)
             ))
         );
         audio_note(&report.files);
     }
+    if pipeline.stop_requested() {
+        eprintln!(
+            "unseen: interrupted: {interrupted} file(s) not finished, nothing written for them; run the same command again to finish (outputs already written are skipped)"
+        );
+        return Ok(Exit::Interrupted);
+    }
     Ok(if failed > 0 { Exit::Failure } else { Exit::Success })
+}
+
+/// SIGINT (Ctrl-C), SIGTERM or SIGHUP set `stop`: the pipeline starts no new file, drops the
+/// video in progress at its next frame (its temp file removed, its ffmpeg stopped), finishes
+/// the images in progress, and the report is still written. A second signal exits at once
+/// (status 130; temp files left then are removed by the next run in that folder). The handlers
+/// only set a flag (no thread, no socket), so they work inside the sandbox.
+fn watch_signals(stop: &std::sync::Arc<std::sync::atomic::AtomicBool>) -> std::io::Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    for signal in [SIGINT, SIGTERM, SIGHUP] {
+        // registered first, so it sees the flag as the signal before this one left it
+        signal_hook::flag::register_conditional_shutdown(signal, Exit::Interrupted as i32, stop.clone())?;
+        signal_hook::flag::register(signal, stop.clone())?;
+    }
+    Ok(())
 }
 
 /// `unseen review`: serves the review page until the process is stopped (Ctrl-C loses nothing:

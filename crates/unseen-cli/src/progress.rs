@@ -16,6 +16,7 @@ pub struct CliReporter {
     bar: Option<ProgressBar>,
     multi: Option<MultiProgress>,
     videos: Mutex<HashMap<PathBuf, ProgressBar>>,
+    announced: std::sync::atomic::AtomicBool,
 }
 
 impl CliReporter {
@@ -35,7 +36,7 @@ impl CliReporter {
             m.add(b.clone());
             m
         });
-        CliReporter { bar, multi, videos: Mutex::new(HashMap::new()) }
+        CliReporter { bar, multi, videos: Mutex::new(HashMap::new()), announced: Default::default() }
     }
 
     pub fn finish(&self) {
@@ -84,7 +85,12 @@ impl Reporter for CliReporter {
         if let Some(b) = self.videos.lock().ok().and_then(|mut v| v.remove(&PathBuf::from(&report.input))) {
             b.finish_and_clear();
         }
-        if report.status == Status::Error {
+        if report.error_kind == Some("interrupted") {
+            // one line for the stop, not one per file left (the summary counts them)
+            if !self.announced.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                self.println("unseen: stopping (interrupted): files in progress are dropped or finished, nothing partial is written; interrupt again to quit at once");
+            }
+        } else if report.status == Status::Error {
             let msg = report.error.as_deref().unwrap_or("unknown error");
             // errors about the output side (e.g. an unwritable --out) name that path: add the input
             if msg.starts_with(&report.input) {

@@ -70,6 +70,13 @@ pub enum Error {
         /// What the verifier found.
         cause: String,
     },
+    /// The run was asked to stop ([`crate::Pipeline::stop_flag`], e.g. Ctrl-C) before this file
+    /// was finished; nothing was written for it.
+    #[error("{}: interrupted before it was finished: nothing written", path.display())]
+    Interrupted {
+        /// The input.
+        path: PathBuf,
+    },
     /// The manual-regions file is malformed.
     #[error("{}: regions file: {cause}", path.display())]
     Regions {
@@ -118,10 +125,14 @@ impl Error {
     pub(crate) fn verify(path: &Path, cause: impl Into<String>) -> Self {
         Error::Verify { path: path.to_path_buf(), cause: cause.into() }
     }
+    pub(crate) fn interrupted(path: &Path) -> Self {
+        Error::Interrupted { path: path.to_path_buf() }
+    }
 
     /// What kind of error this is, as a stable word for reports and bindings (the Python
     /// package maps it to an exception class): `io`, `output-is-input`, `decode`,
-    /// `unsupported`, `limits`, `detect`, `encode`, `verify`, `regions` or `options`.
+    /// `unsupported`, `limits`, `detect`, `encode`, `verify`, `interrupted`, `regions` or
+    /// `options`.
     #[must_use]
     pub fn kind(&self) -> &'static str {
         match self {
@@ -133,6 +144,7 @@ impl Error {
             Error::Detect { .. } => "detect",
             Error::Encode { .. } => "encode",
             Error::Verify { .. } => "verify",
+            Error::Interrupted { .. } => "interrupted",
             Error::Regions { .. } => "regions",
             Error::InvalidOptions { .. } => "options",
         }
@@ -147,6 +159,7 @@ impl Error {
             Error::Detect { .. } => "detect",
             Error::Encode { .. } => "encode",
             Error::Verify { .. } => "verify",
+            Error::Interrupted { .. } => "interrupted",
             Error::Regions { .. } | Error::InvalidOptions { .. } => "options",
         }
     }

@@ -131,6 +131,7 @@ pub struct Pipeline {
     text: Option<std::sync::Arc<TextDetector>>,
     people: Option<std::sync::Arc<PersonDetector>>,
     fault: Option<Fault>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// One embedded model a pipeline runs, for reports.
@@ -168,7 +169,14 @@ impl Pipeline {
         } else {
             None
         };
-        Ok(Pipeline { options, detector: std::sync::Arc::new(detector), text, people, fault: None })
+        Ok(Pipeline {
+            options,
+            detector: std::sync::Arc::new(detector),
+            text,
+            people,
+            fault: None,
+            stop: std::sync::Arc::default(),
+        })
     }
 
     /// The embedded models this pipeline runs (faces always; text and people when asked for).
@@ -207,6 +215,21 @@ impl Pipeline {
     #[must_use]
     pub fn with_overwrite(&self, overwrite: bool) -> Pipeline {
         Pipeline { options: Options { overwrite, ..self.options.clone() }, ..self.clone() }
+    }
+
+    /// The flag that asks this pipeline (and its clones) to stop, for a signal handler: once
+    /// it is set, a batch starts no new file (those left fail with [`Error::Interrupted`]), a
+    /// video stops at its next frame and fails the same way, and images already being processed
+    /// are finished and written. Nothing partial is ever committed; temp files are removed.
+    #[must_use]
+    pub fn stop_flag(&self) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+        self.stop.clone()
+    }
+
+    /// Whether [`Pipeline::stop_flag`] is set.
+    #[must_use]
+    pub fn stop_requested(&self) -> bool {
+        self.stop.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The options in force.
@@ -503,7 +526,8 @@ impl Pipeline {
     }
 
     /// Runs a batch on `jobs` worker threads (at least 1), reporting progress, and returns the
-    /// reports in job order. A failing file never stops the batch. First removes the stale temp
+    /// reports in job order. A failing file never stops the batch; [`Pipeline::stop_flag`] does
+    /// (files not started then fail with [`Error::Interrupted`]). First removes the stale temp
     /// files of a killed earlier run from the output folders ([`crate::commit::sweep_stale`]).
     #[must_use]
     pub fn run_batch(&self, jobs: &[Job], workers: usize, reporter: &dyn Reporter) -> Vec<FileReport> {
@@ -513,6 +537,12 @@ impl Pipeline {
             crate::commit::sweep_stale(dir);
         }
         let work = |job: &Job| {
+            if self.stop_requested() {
+                let mut r = FileReport::new(&job.input, Some(&job.output));
+                r.fail(&Error::interrupted(&job.input));
+                reporter.on_done(&r);
+                return r;
+            }
             reporter.on_start(job);
             let r = self.run_job_with(job, reporter);
             reporter.on_done(&r);

@@ -136,6 +136,8 @@ pub(crate) fn run(p: &Pipeline, job: &Job, reporter: &dyn Reporter, report: &mut
             report.manual_regions = p.options().regions.lookup(&names(job)).obscure.len();
             report.video = Some(video);
         }
+        // a stop (Ctrl-C) also reaches ffmpeg, which then fails in its own words
+        Err(_) if p.stop_requested() => report.fail(&Error::interrupted(&job.input)),
         Err(e) => report.fail(&e),
     }
 }
@@ -304,6 +306,9 @@ pub(crate) fn process(
     };
     verify_video(path, tmp.path(), &tools, &expected, &stats.signatures)?;
     snapshot.check(path, None)?;
+    if p.stop_requested() {
+        return Err(Error::interrupted(path));
+    }
     let status = commit_temp(tmp, output, opts.overwrite)?;
     let report = VideoReport {
         frames: stats.frames,
@@ -392,6 +397,7 @@ fn frame_loop(
     let mut tail = None;
     for msg in frames {
         match msg {
+            Msg::Frame(_) if p.stop_requested() => return Err(Error::interrupted(path).into()),
             Msg::Frame(f) => {
                 let img = RgbImage::from_raw(w, h, f.data)
                     .ok_or_else(|| Error::decode(path, "decoded frame has the wrong size"))?;

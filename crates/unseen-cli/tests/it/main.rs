@@ -9,6 +9,7 @@ mod env;
 mod exit_codes;
 mod faults;
 mod hostile;
+mod interrupt;
 mod metadata;
 mod phone_folder;
 mod regions;

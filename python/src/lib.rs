@@ -5,6 +5,9 @@
 //! Python package `unseen` (python/unseen/__init__.py) that wraps this module.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::Duration;
 
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyTypeError};
@@ -35,6 +38,12 @@ create_exception!(_unseen, DetectError, UnseenError, "The detector could not be 
 create_exception!(_unseen, EncodeError, UnseenError, "Encoding the obscured output failed.");
 create_exception!(_unseen, VerifyError, UnseenError, "The output could not be proven clean; nothing was written.");
 create_exception!(_unseen, OptionsError, UnseenError, "An option (or the regions file) is invalid.");
+create_exception!(
+    _unseen,
+    StoppedError,
+    UnseenError,
+    "The engine was asked to stop (Ctrl-C in another call) before this file was finished; nothing was written."
+);
 
 /// The exception for an error of `kind` ([`Error::kind`]) with its one-line message.
 fn exception(kind: &str, message: String) -> PyErr {
@@ -48,6 +57,7 @@ fn exception(kind: &str, message: String) -> PyErr {
         "encode" => EncodeError::new_err(message),
         "verify" => VerifyError::new_err(message),
         "regions" | "options" => OptionsError::new_err(message),
+        "interrupted" => StoppedError::new_err(message),
         _ => UnseenError::new_err(message),
     }
 }
@@ -58,6 +68,51 @@ fn to_py(e: &Error) -> PyErr {
 
 fn json(value: &impl serde::Serialize) -> PyResult<String> {
     serde_json::to_string(value).map_err(|e| UnseenError::new_err(format!("report: {e}")))
+}
+
+/// How often a long call wakes to let Python run its signal handlers (Ctrl-C).
+const SIGNAL_POLL: Duration = Duration::from_millis(50);
+
+/// Runs `work` with the GIL released on a helper thread while this thread wakes every
+/// [`SIGNAL_POLL`] to let Python run its signal handlers: PyO3 only checks for signals when a
+/// call returns, so otherwise Ctrl-C would wait for the end of a whole video. When a handler
+/// raises (`KeyboardInterrupt`), the pipeline is asked to stop ([`Pipeline::stop_flag`]: a
+/// video stops at its next frame, its temp file removed and its ffmpeg processes ended; an
+/// image in progress finishes but is not returned); this waits for `work` to return, clears
+/// the flag so that the engine stays usable, and raises the handler's exception. Other calls on
+/// the same engine that were running meanwhile fail with `StoppedError`.
+fn interruptible<T: Send>(py: Python<'_>, pipeline: &Pipeline, work: impl FnOnce() -> T + Send) -> PyResult<T> {
+    let (tx, mut rx) = mpsc::channel();
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("unseen-call".into())
+            .stack_size(unseen::WORKER_STACK)
+            .spawn_scoped(scope, move || {
+                // the receiver is gone only once the caller has given up
+                let _ = tx.send(work());
+            })
+            .map_err(|e| UnseenError::new_err(format!("cannot start a thread: {e}")))?;
+        loop {
+            // the receiver goes into the GIL-free closure and comes back (it is Send, not Sync)
+            let (got, back) = py.detach(move || (rx.recv_timeout(SIGNAL_POLL), rx));
+            rx = back;
+            match got {
+                Ok(value) => return Ok(value),
+                Err(RecvTimeoutError::Timeout) => {}
+                // `work` panicked: leaving the scope raises it again, as a PanicException
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(UnseenError::new_err("internal error: the call's thread panicked"))
+                }
+            }
+            if let Err(raised) = py.check_signals() {
+                let stop = pipeline.stop_flag();
+                stop.store(true, Ordering::SeqCst);
+                let _ = py.detach(move || rx.recv());
+                stop.store(false, Ordering::SeqCst);
+                return Err(raised);
+            }
+        }
+    })
 }
 
 /// Builds the library's options from keyword arguments: defaults are [`Options::default`], the
@@ -224,14 +279,13 @@ impl Engine {
         }
         let out_name = output_name(&name, head);
         let started = std::time::Instant::now();
-        let prepared = py
-            .detach(|| {
-                let names = names_of(&name);
-                let names: Vec<&str> = names.iter().map(String::as_str).collect();
-                let manual = self.pipeline.options().regions.lookup(&names);
-                self.pipeline.process_bytes(&name, data, &manual)
-            })
-            .map_err(|e| to_py(&e))?;
+        let prepared = interruptible(py, &self.pipeline, || {
+            let names = names_of(&name);
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            let manual = self.pipeline.options().regions.lookup(&names);
+            self.pipeline.process_bytes(&name, data, &manual)
+        })?
+        .map_err(|e| to_py(&e))?;
         let mut report = FileReport::new(&name, Some(&out_name));
         report.status = Status::Ok;
         report.set_found(prepared.faces.clone());
@@ -247,7 +301,7 @@ impl Engine {
     #[pyo3(signature = (src, dst))]
     fn process_file(&self, py: Python<'_>, src: PathBuf, dst: PathBuf) -> PyResult<String> {
         let job = Job { names: names_of(&src), input: src, output: dst };
-        let report = py.detach(|| self.pipeline.run_job(&job));
+        let report = interruptible(py, &self.pipeline, || self.pipeline.run_job(&job))?;
         if report.status == Status::Error {
             let message = report.error.clone().unwrap_or_default();
             return Err(exception(report.error_kind.unwrap_or("error"), message));
@@ -290,5 +344,6 @@ fn _unseen(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("EncodeError", py.get_type::<EncodeError>())?;
     m.add("VerifyError", py.get_type::<VerifyError>())?;
     m.add("OptionsError", py.get_type::<OptionsError>())?;
+    m.add("StoppedError", py.get_type::<StoppedError>())?;
     Ok(())
 }

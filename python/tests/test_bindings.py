@@ -1,8 +1,12 @@
 """The Python bindings: same pipeline and guarantees as the CLI, exceptions instead of crashes."""
 
 import json
+import os
 import shutil
+import signal
 import subprocess
+import sys
+import textwrap
 import threading
 import time
 from pathlib import Path
@@ -184,3 +188,60 @@ def test_one_anonymizer_is_shared_by_threads(anonymizer):
         results = list(pool.map(lambda i: anonymizer.process_bytes(src, f"a{i}.png"), range(4)))
     boxes = {(round(r.faces[0].x, 3), round(r.faces[0].y, 3)) for r in results}
     assert len(boxes) == 1 and all(r.status == "ok" for r in results)
+
+
+def test_ctrl_c_stops_a_long_video_leaves_nothing_and_the_anonymizer_works_on(tmp_path):
+    """SIGINT in the middle of process_file on a 60 s video: KeyboardInterrupt, no output, no temp
+    file, no ffmpeg left, and the same Anonymizer then processes a photo. (PyO3 alone only sees
+    the signal when the call returns: the whole video was processed and written first.)"""
+    src = tmp_path / "long.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-nostdin", "-f", "lavfi", "-i", "testsrc2=s=320x240:r=10:d=60",
+         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(src)],
+        check=True,
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    script = textwrap.dedent(
+        """
+        import sys, unseen
+        src, out, photo = sys.argv[1:4]
+        a = unseen.Anonymizer()
+        try:
+            a.process_file(src, out + "/long.mp4")
+            print("finished", flush=True)
+        except KeyboardInterrupt:
+            print("interrupted", flush=True)
+        r = a.process_file(photo, out + "/photo.png")
+        print("after", r.status, len(r.faces), flush=True)
+        """
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", script, str(src), str(out), str(TESTDATA / "astronaut.png")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        # the video's encoder has started its temp file: frames are flowing
+        while not any(p.name.startswith(".unseen-tmp") for p in out.iterdir()):
+            assert child.poll() is None, child.communicate()
+            assert time.monotonic() < deadline, "no temp file after 300 s"
+            time.sleep(0.05)
+        time.sleep(0.5)
+        child.send_signal(signal.SIGINT)  # to Python only, as a notebook's interrupt does
+        stdout, stderr = child.communicate(timeout=300)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 0, stderr
+    assert stdout.splitlines() == ["interrupted", "after ok 1"], (stdout, stderr)
+    assert sorted(p.name for p in out.iterdir()) == ["photo.png"], "the video was written or its temp file left"
+    left = []
+    for pid in os.listdir("/proc"):
+        try:
+            cmd = Path("/proc", pid, "cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        if str(out).encode() in cmd:
+            left.append(cmd)
+    assert left == [], f"processes still running on the output folder: {left}"

@@ -13,6 +13,8 @@ as the ``unseen`` command line tool::
 
 Every method releases the GIL, and one ``Anonymizer`` may be shared by threads. Failures raise
 a subclass of :class:`UnseenError` whose message is one line naming the file and the cause.
+Ctrl-C interrupts a call within a frame: ``KeyboardInterrupt`` is raised, nothing partial is
+written, and the ``Anonymizer`` stays usable.
 For Ray Data, see :mod:`unseen.ray`.
 """
 
@@ -33,6 +35,7 @@ from ._unseen import (
     LimitError,
     OptionsError,
     OutputIsInputError,
+    StoppedError,
     UnseenError,
     UnsupportedError,
     VerifyError,
@@ -63,6 +66,7 @@ __all__ = [
     "EncodeError",
     "VerifyError",
     "OptionsError",
+    "StoppedError",
 ]
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -232,6 +236,10 @@ class Anonymizer:
         verified. A video is written as MP4 (``dst`` with ``.mp4``); an image keeps ``dst``
         unless it needs another extension. An existing output is left alone (status
         ``"skipped"``) unless the anonymizer was built with ``overwrite=True``.
+
+        Ctrl-C (``KeyboardInterrupt``) stops a video at its next frame: its temp file is
+        removed, its ffmpeg processes end, and no output is written. Calls on the same
+        anonymizer in other threads at that moment raise :class:`StoppedError`.
         """
         rep = json.loads(self._engine.process_file(os.fspath(src), os.fspath(dst)))
         return Result(rep["status"], rep.get("output"), _format_of(rep.get("output")), _faces(rep), rep)

@@ -46,7 +46,7 @@ pub mod video;
 
 pub use error::{Error, Result};
 pub use options::{Audio, Backend, Limits, Mode, Options, People, Preset, Shape, MAX_SAFE_GRID};
-pub use pipeline::{Fault, ModelUse, NoReporter, Pipeline, Prepared, Reporter};
+pub use pipeline::{Fault, ModelUse, NoReporter, Pipeline, Prepared, Reporter, WORKER_STACK};
 
 /// sha256 of the embedded detector model.
 pub const MODEL_SHA256: &str = detect::model::MODEL_SHA256;

@@ -21,8 +21,8 @@ use crate::report::{FileReport, Status};
 use crate::verify::verify_output;
 
 /// Stack of each batch worker thread: decoders and the detector run on it (the main thread's
-/// size, 8 MiB; the default for new threads is 2 MiB).
-const WORKER_STACK: usize = 8 << 20;
+/// size, 8 MiB; the default for new threads is 2 MiB). Give it to any thread that runs a job.
+pub const WORKER_STACK: usize = 8 << 20;
 
 /// A failure to inject, for tests of the fail-closed paths. Every fault must end in an error
 /// and no output; none can make unseen write an unverified file.

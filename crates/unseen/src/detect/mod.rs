@@ -253,13 +253,24 @@ impl Detector {
     /// or not loadable).
     pub fn with_backend(backend: Backend, threads: usize) -> Result<Detector, String> {
         let (net, fallback) = Engine::load(backend, threads)?;
-        Ok(Detector { net, fallback, proposer: yunet::YuNet::new(threads)? })
+        let proposer = match &net {
+            #[cfg(feature = "ort")]
+            Engine::Ort(_) => yunet::YuNet::on_onnxruntime(threads)?,
+            Engine::Tract(_) => yunet::YuNet::new(threads)?,
+        };
+        Ok(Detector { net, fallback, proposer })
     }
 
     /// The engine in use: "tract" or "onnxruntime".
     #[must_use]
     pub fn backend(&self) -> &'static str {
         self.net.name()
+    }
+
+    /// The engine that runs the cascade's proposer (YuNet): the same as [`Detector::backend`].
+    #[must_use]
+    pub fn proposer_backend(&self) -> &'static str {
+        self.proposer.backend()
     }
 
     /// With [`Backend::Auto`] in a build with onnxruntime support: why tract is used instead.

@@ -80,7 +80,7 @@ impl Drop for FileInFlight {
 }
 
 /// Whether inferences run on their calling thread alone now (more than one file in flight).
-fn one_thread_each() -> bool {
+pub(crate) fn one_thread_each() -> bool {
     FILES_IN_FLIGHT.load(Ordering::Relaxed) > 1
 }
 

@@ -26,9 +26,108 @@ const OUTPUTS: [&str; 3] = ["537", "538", "539"];
 
 /// A loaded onnxruntime session of the embedded model.
 pub struct OrtNetwork {
-    // `Session::run` takes `&mut self`; onnxruntime parallelises inside one run (intra-op threads).
-    session: Mutex<Session>,
+    sessions: Sessions,
     library: PathBuf,
+}
+
+/// The onnxruntime sessions of one model. `Session::run` takes `&mut self`, so a session serves
+/// one caller at a time. A file processed alone runs on the session with `threads` intra-op
+/// threads; while several files are in flight (see [`super::model::FileInFlight`], the rule
+/// tract follows too), each caller takes a single-threaded session of its own from a pool, made
+/// on first need: the files keep the cores busy, and two callers waiting on one session (or two
+/// multi-threaded runs on two cores) left them idle or oversubscribed.
+struct Sessions {
+    bytes: Vec<u8>,
+    threads: usize,
+    wide: Mutex<Session>,
+    narrow: Mutex<Vec<Session>>,
+}
+
+impl Sessions {
+    fn new(bytes: Vec<u8>, threads: usize) -> Result<Sessions, String> {
+        let wide = session(&bytes, threads)?;
+        Ok(Sessions { bytes, threads, wide: Mutex::new(wide), narrow: Mutex::new(Vec::new()) })
+    }
+
+    /// Runs `f` on a session chosen as described on [`Sessions`].
+    fn with<R>(&self, f: impl FnOnce(&mut Session) -> Result<R, String>) -> Result<R, String> {
+        if self.threads > 1 && super::model::one_thread_each() {
+            let idle = self.narrow.lock().map_err(|_| "onnxruntime session poisoned")?.pop();
+            let mut s = match idle {
+                Some(s) => s,
+                None => session(&self.bytes, 1)?,
+            };
+            let out = f(&mut s);
+            self.narrow.lock().map_err(|_| "onnxruntime session poisoned")?.push(s);
+            out
+        } else {
+            let mut s = self.wide.lock().map_err(|_| "onnxruntime session poisoned")?;
+            f(&mut s)
+        }
+    }
+}
+
+/// A session of the model `bytes` with `threads` intra-op threads.
+fn session(bytes: &[u8], threads: usize) -> Result<Session, String> {
+    Session::builder()
+        .and_then(|b| Ok(b.with_optimization_level(GraphOptimizationLevel::Level3)?))
+        .and_then(|b| Ok(b.with_intra_threads(threads.max(1))?))
+        .and_then(|b| Ok(b.with_inter_threads(1)?))
+        // no busy-waiting between runs: on a 2-core laptop the decoder, the encoder and the
+        // other image workers need those cycles (measured: spinning cost ~40% of the CPU)
+        .and_then(|b| Ok(b.with_intra_op_spinning(false)?))
+        // input sizes vary (scales, tiles, video windows): no memory pattern planned and kept
+        // per size (the arena stays: without it, every run maps and zeroes its buffers anew)
+        .and_then(|b| Ok(b.with_memory_pattern(false)?))
+        .and_then(|mut b| b.commit_from_memory(bytes))
+        .map_err(|e| format!("onnxruntime session: {e}"))
+}
+
+/// Any other embedded model on onnxruntime (YuNet, the cascade's proposer): its named outputs
+/// as flat planes.
+pub struct OrtModel {
+    sessions: Sessions,
+    outputs: Vec<String>,
+}
+
+impl OrtModel {
+    /// Loads onnxruntime (once per process) and builds sessions of the ONNX model `bytes`, whose
+    /// input is one free-sized 1×3×h×w tensor, keeping the outputs named `outputs`.
+    ///
+    /// # Errors
+    /// One line: library not found or not loadable, or the session error.
+    pub fn load(bytes: &[u8], outputs: &[String], threads: usize) -> Result<OrtModel, String> {
+        load()?;
+        let sessions = Sessions::new(bytes.to_vec(), threads)?;
+        {
+            let wide = sessions.wide.lock().map_err(|_| "onnxruntime session poisoned")?;
+            if let Some(o) = outputs.iter().find(|o| !wide.outputs().iter().any(|x| x.name() == o.as_str())) {
+                return Err(format!("onnxruntime: the model has no output {o}"));
+            }
+        }
+        Ok(OrtModel { sessions, outputs: outputs.to_vec() })
+    }
+
+    /// Runs the model on a planar 1×3×h×w tensor and returns its outputs, in the order named
+    /// at load, as flat row-major planes.
+    ///
+    /// # Errors
+    /// The onnxruntime error text.
+    pub fn run(&self, h: usize, w: usize, chw: &[f32]) -> Result<Vec<Vec<f32>>, String> {
+        let input = TensorRef::from_array_view(([1usize, 3, h, w], chw)).map_err(|e| format!("{e}"))?;
+        self.sessions.with(|session| {
+            let name = session.inputs().first().map(|i| i.name().to_string()).ok_or("the model has no input")?;
+            let out = session.run(ort::inputs![name => input]).map_err(|e| format!("onnxruntime: {e}"))?;
+            self.outputs
+                .iter()
+                .map(|o| {
+                    let value = out.get(o.as_str()).ok_or_else(|| format!("the model has no output {o}"))?;
+                    let (_, data) = value.try_extract_tensor::<f32>().map_err(|e| format!("output {o}: {e}"))?;
+                    Ok(data.to_vec())
+                })
+                .collect()
+        })
+    }
 }
 
 static LOADED: OnceLock<Result<PathBuf, String>> = OnceLock::new();
@@ -167,20 +266,7 @@ impl OrtNetwork {
     /// One line: library not found or not loadable, or the session error.
     pub fn load(threads: usize) -> Result<OrtNetwork, String> {
         let library = load()?.to_path_buf();
-        let bytes = dynamic_model()?;
-        let session = Session::builder()
-            .and_then(|b| Ok(b.with_optimization_level(GraphOptimizationLevel::Level3)?))
-            .and_then(|b| Ok(b.with_intra_threads(threads.max(1))?))
-            .and_then(|b| Ok(b.with_inter_threads(1)?))
-            // no busy-waiting between runs: on a 2-core laptop the decoder, the encoder and the
-            // other image workers need those cycles (measured: spinning cost ~40% of the CPU)
-            .and_then(|b| Ok(b.with_intra_op_spinning(false)?))
-            // input sizes vary (scales, tiles, video windows): no memory pattern planned and kept
-            // per size (the arena stays: without it, every run maps and zeroes its buffers anew)
-            .and_then(|b| Ok(b.with_memory_pattern(false)?))
-            .and_then(|mut b| b.commit_from_memory(&bytes))
-            .map_err(|e| format!("onnxruntime session: {e}"))?;
-        Ok(OrtNetwork { session: Mutex::new(session), library })
+        Ok(OrtNetwork { sessions: Sessions::new(dynamic_model()?, threads)?, library })
     }
 
     /// The library file in use.
@@ -195,22 +281,23 @@ impl OrtNetwork {
     /// The onnxruntime error text.
     pub fn run(&self, h: usize, w: usize, chw: &[f32]) -> Result<RawOutput, String> {
         let input = TensorRef::from_array_view(([1usize, 3, h, w], chw)).map_err(|e| format!("{e}"))?;
-        let mut session = self.session.lock().map_err(|_| "onnxruntime session poisoned")?;
-        let out = session.run(ort::inputs!["input.1" => input]).map_err(|e| format!("onnxruntime: {e}"))?;
-        let take = |name: &str, ch: usize| -> Result<Vec<f32>, String> {
-            let (shape, data) = out[name].try_extract_tensor::<f32>().map_err(|e| format!("output {name}: {e}"))?;
-            let dims: Vec<i64> = shape.iter().copied().collect();
-            if dims != [1, ch as i64, (h / 4) as i64, (w / 4) as i64] {
-                return Err(format!("unexpected output shape {dims:?}"));
-            }
-            Ok(data.to_vec())
-        };
-        Ok(RawOutput {
-            rows: h / 4,
-            cols: w / 4,
-            heat: take(OUTPUTS[0], 1)?,
-            scale: take(OUTPUTS[1], 2)?,
-            offset: take(OUTPUTS[2], 2)?,
+        self.sessions.with(|session| {
+            let out = session.run(ort::inputs!["input.1" => input]).map_err(|e| format!("onnxruntime: {e}"))?;
+            let take = |name: &str, ch: usize| -> Result<Vec<f32>, String> {
+                let (shape, data) = out[name].try_extract_tensor::<f32>().map_err(|e| format!("output {name}: {e}"))?;
+                let dims: Vec<i64> = shape.iter().copied().collect();
+                if dims != [1, ch as i64, (h / 4) as i64, (w / 4) as i64] {
+                    return Err(format!("unexpected output shape {dims:?}"));
+                }
+                Ok(data.to_vec())
+            };
+            Ok(RawOutput {
+                rows: h / 4,
+                cols: w / 4,
+                heat: take(OUTPUTS[0], 1)?,
+                scale: take(OUTPUTS[1], 2)?,
+                offset: take(OUTPUTS[2], 2)?,
+            })
         })
     }
 }

@@ -22,7 +22,20 @@ const STRIDES: [usize; 3] = [8, 16, 32];
 
 /// The proposer. `&YuNet` is `Sync`.
 pub struct YuNet {
-    plans: Plans,
+    runner: Runner,
+}
+
+/// The engine that runs YuNet: the same as CenterFace's (tract, or onnxruntime when it runs
+/// CenterFace).
+enum Runner {
+    Tract(Plans),
+    #[cfg(feature = "ort")]
+    Ort(super::onnxruntime::OrtModel),
+}
+
+/// The outputs used, in the order [`YuNet::detect`] reads them: cls, obj and bbox per stride.
+fn output_names() -> Vec<String> {
+    ["cls", "obj", "bbox"].iter().flat_map(|k| STRIDES.iter().map(move |s| format!("{k}_{s}"))).collect()
 }
 
 impl YuNet {
@@ -43,10 +56,30 @@ impl YuNet {
                 }
             }
         }
-        let names: Vec<String> =
-            ["cls", "obj", "bbox"].iter().flat_map(|k| STRIDES.iter().map(move |s| format!("{k}_{s}"))).collect();
-        model.select_outputs_by_name(names.iter()).map_err(|e| format!("{e:#}"))?;
-        Ok(YuNet { plans: Plans::from_model(model) })
+        model.select_outputs_by_name(output_names().iter()).map_err(|e| format!("{e:#}"))?;
+        Ok(YuNet { runner: Runner::Tract(Plans::from_model(model)) })
+    }
+
+    /// The same model on onnxruntime, with `threads` threads for one inference (see
+    /// [`super::onnxruntime::OrtModel`]): what the detector uses when onnxruntime runs
+    /// CenterFace, so that the proposals do not cost tract's time per pixel.
+    ///
+    /// # Errors
+    /// onnxruntime's load or session error.
+    #[cfg(feature = "ort")]
+    pub fn on_onnxruntime(threads: usize) -> Result<YuNet, String> {
+        let model = super::onnxruntime::OrtModel::load(MODEL_BYTES, &output_names(), threads)?;
+        Ok(YuNet { runner: Runner::Ort(model) })
+    }
+
+    /// The engine that runs the proposer: "tract" or "onnxruntime".
+    #[must_use]
+    pub fn backend(&self) -> &'static str {
+        match self.runner {
+            Runner::Tract(_) => "tract",
+            #[cfg(feature = "ort")]
+            Runner::Ort(_) => "onnxruntime",
+        }
     }
 
     /// Faces in `img` seen at `scale`, scored at least `threshold` (sqrt(cls · obj), as OpenCV
@@ -66,12 +99,20 @@ impl YuNet {
             &resized
         };
         let (pw, ph) = (pad32(sw) as usize, pad32(sh) as usize);
-        let out = self.plans.run(ph, pw, &bgr_tensor(scaled, pw, ph, 0.0))?;
-        let planes: Vec<Vec<f32>> = out
-            .iter()
-            .map(|t| t.to_plain_array_view::<f32>().map(|v| v.iter().copied().collect()))
-            .collect::<TractResult<_>>()
-            .map_err(|e| format!("{e:#}"))?;
+        let input = bgr_tensor(scaled, pw, ph, 0.0);
+        let planes: Vec<Vec<f32>> = match &self.runner {
+            Runner::Tract(plans) => plans
+                .run(ph, pw, &input)?
+                .iter()
+                .map(|t| t.to_plain_array_view::<f32>().map(|v| v.iter().copied().collect()))
+                .collect::<TractResult<_>>()
+                .map_err(|e| format!("{e:#}"))?,
+            #[cfg(feature = "ort")]
+            Runner::Ort(model) => model.run(ph, pw, &input)?,
+        };
+        if planes.len() != 9 {
+            return Err(format!("YuNet gave {} outputs, not 9", planes.len()));
+        }
         let (fx, fy) = (sw as f32 / w as f32, sh as f32 / h as f32);
         let mut found = Vec::new();
         for (k, &s) in STRIDES.iter().enumerate() {

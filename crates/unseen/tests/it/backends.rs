@@ -28,6 +28,16 @@ fn ort_detector() -> Option<Detector> {
     }
 }
 
+#[cfg(feature = "ort")]
+fn ort_yunet() -> unseen::detect::yunet::YuNet {
+    unseen::detect::yunet::YuNet::on_onnxruntime(2).expect("onnxruntime YuNet")
+}
+
+#[cfg(not(feature = "ort"))]
+fn ort_yunet() -> unseen::detect::yunet::YuNet {
+    unreachable!("ort_detector() is None without the `ort` feature")
+}
+
 fn same(what: &str, a: &[Detection], b: &[Detection]) {
     assert_eq!(a.len(), b.len(), "{what}: tract {a:?}\nonnxruntime {b:?}");
     for (i, (x, y)) in a.iter().zip(b).enumerate() {
@@ -59,6 +69,41 @@ fn tract_and_onnxruntime_give_the_same_boxes() {
         let a = tract.detect(&img, &opts).expect("tract detect");
         let b = ort.detect(&img, &opts).expect("onnxruntime detect");
         same(&format!("{name} balanced"), &a, &b);
+    }
+}
+
+#[test]
+fn issue12_the_proposer_runs_on_onnxruntime_too_and_proposes_the_same_faces() {
+    use unseen::detect::yunet::YuNet;
+    let Some(ort) = ort_detector() else { return };
+    assert_eq!(ort.proposer_backend(), "onnxruntime");
+    let tract = Detector::with_backend(Backend::Tract, 2).expect("tract");
+    assert_eq!(tract.proposer_backend(), "tract");
+    let (ty, oy) = (YuNet::new(2).expect("tract YuNet"), ort_yunet());
+    for name in ["astronaut.png", "camera.png"] {
+        let img = decode(name).rgb;
+        for scale in [1.0, 2.0] {
+            // both in the decoder's order: stride, row, column
+            let a = ty.detect(&img, scale, 0.3).expect("tract proposals");
+            let b = oy.detect(&img, scale, 0.3).expect("onnxruntime proposals");
+            assert!(!a.is_empty(), "{name} ×{scale}: no proposal");
+            same(&format!("{name} YuNet ×{scale}"), &a, &b);
+        }
+        // the default (cascade) detection, alone and with several files in flight (then each
+        // caller runs a single-threaded session of its own)
+        let opts = DetectOptions { preset: Preset::Balanced, threshold: 0.2, video: false, cascade: true };
+        let a = tract.detect(&img, &opts).expect("tract detect");
+        assert!(!a.is_empty(), "{name}: no face");
+        same(&format!("{name} cascade"), &a, &ort.detect(&img, &opts).expect("onnxruntime detect"));
+        let _files = (unseen::detect::model::FileInFlight::enter(), unseen::detect::model::FileInFlight::enter());
+        let b: Vec<Vec<Detection>> = std::thread::scope(|s| {
+            let runs: Vec<_> =
+                (0..2).map(|_| s.spawn(|| ort.detect(&img, &opts).expect("onnxruntime detect"))).collect();
+            runs.into_iter().map(|r| r.join().unwrap()).collect()
+        });
+        for b in b {
+            same(&format!("{name} cascade, two files in flight"), &a, &b);
+        }
     }
 }
 

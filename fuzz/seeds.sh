@@ -25,6 +25,24 @@ for f in ../testdata/good/* ../testdata/bad/*; do
     for t in process_bytes check_container decode_image; do cp "$f" "$out/$t/"; done
 done
 
+# small images in each format and its variants (decode_image fuzzes with a 128×128 pixel limit):
+# libFuzzer mutates these deep into each decoder instead of stopping at the limit check
+small() { ffmpeg -hide_banner -v error -y -f lavfi -i testsrc2=size=48x32 -frames:v 1 "$@"; }
+s="$out/decode_image"
+small -pix_fmt yuvj420p "$s/s420.jpg"; small -pix_fmt yuvj444p "$s/s444.jpg"; small -pix_fmt gray "$s/sgray.jpg"
+small -pix_fmt rgb24 "$s/srgb.png"; small -pix_fmt rgba "$s/srgba.png"; small -pix_fmt pal8 "$s/spal.png"
+small -pix_fmt gray16be "$s/sgray16.png"; small -pix_fmt rgb48be "$s/srgb48.png"; small -pix_fmt ya8 "$s/sya8.png"
+small -pix_fmt rgb24 -compression_algo raw "$s/sraw.tif"; small -pix_fmt rgb24 -compression_algo lzw "$s/slzw.tif"
+small -pix_fmt rgb24 -compression_algo deflate "$s/sdeflate.tif"; small -pix_fmt rgba -compression_algo packbits "$s/srgba.tif"
+small -pix_fmt gray "$s/sgray.tif"; small -pix_fmt rgb48le "$s/srgb48.tif"
+small -pix_fmt bgr24 "$s/s24.bmp"; small -pix_fmt bgra "$s/s32.bmp"; small -pix_fmt pal8 "$s/s8.bmp"
+small -pix_fmt rgb565le "$s/s16.bmp"; small "$s/s.gif"
+small -c:v libwebp "$s/slossy.webp" || true; small -c:v libwebp -lossless 1 "$s/slossless.webp" || true
+small -c:v libwebp -pix_fmt yuva420p "$s/salpha.webp" || true
+heif-enc -q 50 -o "$s/s.heic" "$s/srgb.png" >/dev/null 2>&1 || true
+heif-enc -q 50 -o "$s/srgba.heic" "$s/srgba.png" >/dev/null 2>&1 || true
+cp "$s"/s*.* "$out/process_bytes/"
+
 # clips: tiny, one second, several containers and codecs; with audio, rotation, tags, chapters
 ff() { ffmpeg -hide_banner -v error -y "$@"; }
 src=(-f lavfi -i testsrc=size=32x24:rate=5 -f lavfi -i sine=frequency=440:sample_rate=8000 -t 1)

@@ -87,6 +87,7 @@ fn session(bytes: &[u8], threads: usize) -> Result<Session, String> {
 /// as flat planes.
 pub struct OrtModel {
     sessions: Sessions,
+    input: String,
     outputs: Vec<String>,
 }
 
@@ -99,13 +100,14 @@ impl OrtModel {
     pub fn load(bytes: &[u8], outputs: &[String], threads: usize) -> Result<OrtModel, String> {
         load()?;
         let sessions = Sessions::new(bytes.to_vec(), threads)?;
-        {
+        let input = {
             let wide = sessions.wide.lock().map_err(|_| "onnxruntime session poisoned")?;
             if let Some(o) = outputs.iter().find(|o| !wide.outputs().iter().any(|x| x.name() == o.as_str())) {
                 return Err(format!("onnxruntime: the model has no output {o}"));
             }
-        }
-        Ok(OrtModel { sessions, outputs: outputs.to_vec() })
+            wide.inputs().first().map(|i| i.name().to_string()).ok_or("onnxruntime: the model has no input")?
+        };
+        Ok(OrtModel { sessions, input, outputs: outputs.to_vec() })
     }
 
     /// Runs the model on a planar 1×3×h×w tensor and returns its outputs, in the order named
@@ -116,8 +118,8 @@ impl OrtModel {
     pub fn run(&self, h: usize, w: usize, chw: &[f32]) -> Result<Vec<Vec<f32>>, String> {
         let input = TensorRef::from_array_view(([1usize, 3, h, w], chw)).map_err(|e| format!("{e}"))?;
         self.sessions.with(|session| {
-            let name = session.inputs().first().map(|i| i.name().to_string()).ok_or("the model has no input")?;
-            let out = session.run(ort::inputs![name => input]).map_err(|e| format!("onnxruntime: {e}"))?;
+            let out =
+                session.run(ort::inputs![self.input.as_str() => input]).map_err(|e| format!("onnxruntime: {e}"))?;
             self.outputs
                 .iter()
                 .map(|o| {

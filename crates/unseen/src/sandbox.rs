@@ -82,9 +82,14 @@ pub fn restrict(allow: &Allow) -> Result<Enforced, String> {
 
     let mut read: Vec<PathBuf> = SYSTEM_READ.iter().map(PathBuf::from).collect();
     read.extend(allow.read.iter().cloned());
-    // programs found on PATH outside /usr (ffmpeg in ~/bin, /opt, ...)
-    for tool in ["ffmpeg", "ffprobe"] {
-        if let Some(dir) = which(tool).and_then(|p| p.parent().map(Path::to_path_buf)) {
+    // the ffmpeg and ffprobe that will run: a program named by path ($UNSEEN_FFMPEG,
+    // $UNSEEN_FFPROBE) gets that file only; one found on PATH outside /usr (ffmpeg in ~/bin,
+    // /opt, ...) gets its folder
+    let tools = crate::decode::video::Tools::from_env();
+    for tool in [&tools.ffmpeg, &tools.ffprobe] {
+        if Path::new(tool).components().count() > 1 {
+            read.push(PathBuf::from(tool));
+        } else if let Some(dir) = which(tool).and_then(|p| p.parent().map(Path::to_path_buf)) {
             read.push(dir);
         }
     }
@@ -178,7 +183,7 @@ pub fn engine_folders(backend: crate::Backend) -> Result<Vec<PathBuf>, String> {
     }
 }
 
-fn which(tool: &str) -> Option<PathBuf> {
+fn which(tool: &std::ffi::OsStr) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path).map(|d| d.join(tool)).find(|p| p.is_file()).and_then(|p| std::fs::canonicalize(p).ok())
 }

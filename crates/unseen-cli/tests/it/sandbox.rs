@@ -122,6 +122,45 @@ fn issue15_the_sandbox_lets_images_and_the_report_through() {
     assert_eq!(json["files"][0]["status"], "ok");
 }
 
+/// ffmpeg and ffprobe named by `$UNSEEN_FFMPEG` / `$UNSEEN_FFPROBE` outside the system folders
+/// (a static build in ~/tools, an instrumented build) run inside the sandbox: the named files,
+/// and only they, are readable and executable. Before, every video failed with "Permission
+/// denied" when the sandbox was on.
+#[test]
+fn issue15_ffmpeg_named_by_the_environment_runs_inside_the_sandbox() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut env = Env::new();
+    let clip = env.input("good/moving_plate.mp4", "clips/a.mp4");
+    let tools = env.path("my tools");
+    std::fs::create_dir_all(&tools).unwrap();
+    for tool in ["ffmpeg", "ffprobe"] {
+        let wrapper = tools.join(format!("{tool}-wrapper"));
+        std::fs::write(&wrapper, format!("#!/bin/sh\nexec {tool} \"$@\"\n")).unwrap();
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let out = env
+        .unseen()
+        .arg("--require-sandbox")
+        .env("UNSEEN_FFMPEG", tools.join("ffmpeg-wrapper"))
+        .env("UNSEEN_FFPROBE", tools.join("ffprobe-wrapper"))
+        .arg(&clip)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(env.outputs(), vec!["a.mp4".to_string()]);
+    // the same wrappers with the sandbox on show that nothing else in their folder is open
+    let secret = tools.join("notes.txt");
+    std::fs::write(&secret, "private").unwrap();
+    let peek = tools.join("ffprobe-peek");
+    std::fs::write(&peek, format!("#!/bin/sh\ncat '{}' >&2 || exit 1\nexec ffprobe \"$@\"\n", secret.display()))
+        .unwrap();
+    std::fs::set_permissions(&peek, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::remove_dir_all(env.out()).unwrap();
+    let out = env.unseen().arg("--require-sandbox").env("UNSEEN_FFPROBE", &peek).arg(&clip).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("private"), "{}", stderr(&out));
+}
+
 /// One HTTP/1.1 request to the review server; returns the body.
 fn http(port: u16, token: &str, method: &str, path: &str, body: &str) -> String {
     use std::io::{Read, Write};

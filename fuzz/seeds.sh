@@ -12,7 +12,7 @@ cd "$(dirname "$0")"
 unseen=$(realpath "${1:-../target/debug/unseen}")
 out=seeds
 rm -rf "$out"
-for t in process_bytes check_container decode_image nut_reader video_probe mp4_boxes regions; do
+for t in process_bytes image_path check_container decode_image nut_reader video_probe mp4_boxes regions; do
     mkdir -p "$out/$t"
 done
 tmp=$(mktemp -d)
@@ -22,7 +22,7 @@ trap 'rm -rf "$tmp"' EXIT
 for f in ../testdata/good/* ../testdata/bad/*; do
     case "$f" in *.mp4|*.mkv|*.mov) continue ;; esac
     [ "$(stat -c %s "$f")" -le 65536 ] || continue
-    for t in process_bytes check_container decode_image; do cp "$f" "$out/$t/"; done
+    for t in process_bytes image_path check_container decode_image; do cp "$f" "$out/$t/"; done
 done
 
 # small images in each format and its variants (decode_image fuzzes with a 128×128 pixel limit):
@@ -41,7 +41,7 @@ small -c:v libwebp "$s/slossy.webp" || true; small -c:v libwebp -lossless 1 "$s/
 small -c:v libwebp -pix_fmt yuva420p "$s/salpha.webp" || true
 heif-enc -q 50 -o "$s/s.heic" "$s/srgb.png" >/dev/null 2>&1 || true
 heif-enc -q 50 -o "$s/srgba.heic" "$s/srgba.png" >/dev/null 2>&1 || true
-cp "$s"/s*.* "$out/process_bytes/"
+cp "$s"/s*.* "$out/process_bytes/"; cp "$s"/s*.* "$out/image_path/"
 
 # clips: tiny, one second, several containers and codecs; with audio, rotation, tags, chapters
 ff() { ffmpeg -hide_banner -v error -y "$@"; }

@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 use unseen::decode::video::{parse_probe, NutReader};
 use unseen::regions::{ManualRegions, RegionMap};
 use unseen::verify::video::{check_boxes_in, check_probe, Expected, ExpectedAudio};
-use unseen::{Limits, Options, Pipeline, Preset};
+use unseen::{Limits, Mode, Options, Pipeline, Preset, Shape};
 
 /// Small limits keep each execution fast; the limit checks themselves are exercised too.
 pub const LIMITS: Limits = Limits { max_pixels: 1 << 18, max_file_bytes: 1 << 20, max_alloc: 64 << 20 };
@@ -30,6 +30,7 @@ pub type Target = fn(&[u8]);
 /// Every target, by name (the corpus folder's name).
 pub const TARGETS: &[(&str, Target)] = &[
     ("process_bytes", process_bytes),
+    ("image_path", image_path),
     ("check_container", check_container),
     ("decode_image", decode_image),
     ("nut_reader", nut_reader),
@@ -58,6 +59,84 @@ fn pipeline() -> &'static Pipeline {
 pub fn process_bytes(data: &[u8]) {
     if let Ok(prepared) = pipeline().process_bytes(Path::new("fuzz"), data, &ManualRegions::default()) {
         assert!(unseen::verify::check_container(prepared.kind, &prepared.bytes).is_ok());
+    }
+}
+
+/// The pipelines of `image_path`: the default mode and shape, mosaic boxes, solid ellipses.
+fn stand_in_pipelines() -> &'static [Pipeline; 3] {
+    static P: OnceLock<[Pipeline; 3]> = OnceLock::new();
+    P.get_or_init(|| {
+        let with = |mode, shape| {
+            let options = Options {
+                mode,
+                shape,
+                detector_threads: 1,
+                noise_seed: Some(1),
+                limits: DECODE_LIMITS,
+                ..Options::default()
+            };
+            Pipeline::new(options).expect("pipeline")
+        };
+        [with(Mode::Blur, Shape::Ellipse), with(Mode::Mosaic, Shape::Box), with(Mode::Solid, Shape::Ellipse)]
+    })
+}
+
+/// FNV-1a: the stand-in detector's choices follow the input, so a crash replays.
+fn fnv(data: &[u8]) -> u64 {
+    data.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+}
+
+/// `Pipeline::prepare_found_by` and `Prepared::verify`: the image path of `process_bytes`
+/// (limits, sniffing, decoding at 128×128, the obscuring rule, encoding, verification) with a
+/// stand-in for the detectors (0–3 boxes, in or across the image's edges, and the mode, shape
+/// and output format, all chosen from a hash of the input), so it runs a hundred times faster.
+/// Properties: never a panic; our own encoder and obscuring never fail on pixels that decoded;
+/// a lossless output always verifies, and whatever verifies passes the container allow-list.
+pub fn image_path(data: &[u8]) {
+    use unseen::decode::ImageKind;
+    use unseen::detect::Detection;
+    use unseen::geom::Rect;
+    let h = fnv(data);
+    let pipeline = &stand_in_pipelines()[(h % 3) as usize];
+    let kinds = [
+        None,
+        Some(ImageKind::Jpeg),
+        Some(ImageKind::Png),
+        Some(ImageKind::WebP),
+        Some(ImageKind::Tiff),
+        Some(ImageKind::Bmp),
+    ];
+    let out_kind = kinds[((h >> 2) % 6) as usize];
+    let find = |rgb: &image::RgbImage| {
+        let (w, hgt) = (rgb.width() as f32, rgb.height() as f32);
+        let boxes = (0..((h >> 5) % 4)).map(|i| {
+            let b = h.rotate_left(16 * i as u32);
+            let f = |k: u32| ((b >> (8 * k)) & 0xff) as f32 / 255.0;
+            let rect = Rect {
+                x: f(0) * w * 1.2 - 0.1 * w,
+                y: f(1) * hgt * 1.2 - 0.1 * hgt,
+                w: f(2) * w + 1.0,
+                h: f(3) * hgt + 1.0,
+            };
+            Detection::face(rect, 0.9)
+        });
+        Ok(boxes.collect())
+    };
+    let path = Path::new("fuzz");
+    match pipeline.prepare_found_by(path, data, out_kind, &ManualRegions::default(), find) {
+        Ok(prepared) => {
+            let verified = prepared.verify(path, &prepared.bytes);
+            if prepared.kind != ImageKind::Jpeg {
+                assert!(verified.is_ok(), "lossless {:?} output failed verification: {verified:?}", prepared.kind);
+            }
+            if verified.is_ok() {
+                assert!(unseen::verify::check_container(prepared.kind, &prepared.bytes).is_ok());
+            }
+        }
+        Err(e @ (unseen::Error::Encode { .. } | unseen::Error::Verify { .. } | unseen::Error::Detect { .. })) => {
+            panic!("a decoded image failed in our own stages: {e}")
+        }
+        Err(_) => {}
     }
 }
 

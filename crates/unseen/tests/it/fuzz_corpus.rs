@@ -2,7 +2,7 @@
 //! tests, so it stays buildable, and every committed corpus input (`fuzz/corpus/<target>/`) and
 //! crash reproducer (`testdata/regression/<target>/`) is replayed through its target: a panic or
 //! a broken property fails the test and names the file. Reproducers at the top of
-//! `testdata/regression/` go through `process_bytes` and `check_container`.
+//! `testdata/regression/` go through `process_bytes`, `image_path` and `check_container`.
 
 use std::panic::catch_unwind;
 use std::path::{Path, PathBuf};
@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 mod targets;
 
 /// Targets whose seeds are the fixtures in testdata/good and testdata/bad.
-const IMAGE_TARGETS: [&str; 3] = ["process_bytes", "check_container", "decode_image"];
+const IMAGE_TARGETS: [&str; 4] = ["process_bytes", "image_path", "check_container", "decode_image"];
 
 fn repo(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel)
@@ -39,7 +39,7 @@ fn issue15_fuzz_corpora_and_reproducers_replay_without_panic() {
         }
         assert!(!files.is_empty(), "no inputs for {name}: the target would be replayed on nothing");
         files.extend(files_in(&repo(&format!("testdata/regression/{name}"))));
-        if *name == "process_bytes" || *name == "check_container" {
+        if ["process_bytes", "image_path", "check_container"].contains(name) {
             files.extend(files_in(&repo("testdata/regression")));
         }
         for f in &files {

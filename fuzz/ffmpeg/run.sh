@@ -4,7 +4,7 @@
 # UNSEEN_FFMPEG / UNSEEN_FFPROBE, so the exact command lines unseen uses), and counts what the
 # sanitizers report. Every ASan/UBSan report is written under the output folder (the only place
 # the sandbox lets ffmpeg write). Then runs ffmpeg's own libFuzzer harnesses (all whitelisted
-# demuxers, H.264 and HEVC decoding) for FUZZ_SECONDS each, seeded with the same clips.
+# demuxers, H.264 and HEVC decoding) for FUZZ_SECONDS each, seeded with tiny clips of the same kinds.
 #
 #   fuzz/ffmpeg/run.sh BUILD_WORKDIR UNSEEN_BIN WORKDIR [FUZZ_SECONDS]   (BUILD_WORKDIR: build.sh's)
 set -euo pipefail
@@ -74,15 +74,26 @@ asan=$(cat "$s"/asan* 2>/dev/null | grep -c "ERROR: AddressSanitizer\|ERROR: Lea
 ubsan=$(cat "$s"/ubsan* 2>/dev/null | grep -c "runtime error" || true)
 echo "sanitizer reports: ASan/LSan $asan, UBSan $ubsan (files: $(ls "$s" | wc -l))"
 
-# ffmpeg's own harnesses, seeded with the clips (demuxers) and their raw streams (decoders)
+# ffmpeg's own harnesses, seeded with tiny clips (32x24, 5 frames: fast executions) in each
+# container and codec above, and their raw H.264 and HEVC streams for the decoder harnesses
 [ "$secs" -gt 0 ] || exit 0
-mkdir -p "$work/seeds/h264" "$work/seeds/hevc" "$work/fuzz/dem" "$work/fuzz/h264" "$work/fuzz/hevc"
-ffmpeg -hide_banner -v error -y -i "$c/h264_aac.ts" -c:v copy -an -bsf:v h264_mp4toannexb -f h264 "$work/seeds/h264/a.h264"
-ffmpeg -hide_banner -v error -y -i "$c/phone_hevc_hdr10.mov" -c:v copy -an -f hevc "$work/seeds/hevc/a.hevc"
-for t in dem:target_dem_fuzzer:$c h264:target_dec_h264_fuzzer:$work/seeds/h264 hevc:target_dec_hevc_fuzzer:$work/seeds/hevc; do
-  IFS=: read -r name bin seeds <<< "$t"
-  ( cd "$work/fuzz" && "$build/fuzzers/$bin" -max_total_time="$secs" -max_len=262144 -timeout=25 -rss_limit_mb=2560 \
-      -print_final_stats=1 -artifact_prefix="$work/fuzz/$name-" "$work/fuzz/$name" "$seeds" > "$work/fuzz/$name.log" 2>&1 ) &
+t=$work/seeds; mkdir -p "$t/dem" "$t/h264" "$t/hevc" "$work/fuzz/dem" "$work/fuzz/h264" "$work/fuzz/hevc"
+tv=(-f lavfi -i testsrc2=size=32x24:rate=5); ta=(-f lavfi -i sine=sample_rate=8000)
+ff "${tv[@]}" "${ta[@]}" -t 1 -c:v libx264 -pix_fmt yuv420p -c:a aac -display_rotation:v:0 90 "$t/dem/a.mp4" 2>/dev/null ||
+  ff "${tv[@]}" "${ta[@]}" -t 1 -c:v libx264 -pix_fmt yuv420p -c:a aac "$t/dem/a.mp4"
+ff "${tv[@]}" -t 1 -c:v libx265 -pix_fmt yuv420p10le -tag:v hvc1 -x265-params log-level=none "$t/dem/b.mov"
+ff "${tv[@]}" "${ta[@]}" -t 1 -c:v libvpx-vp9 -c:a libopus "$t/dem/c.webm"
+ff "${tv[@]}" "${ta[@]}" -t 1 -c:v mpeg4 -c:a libmp3lame "$t/dem/d.mkv"
+ff "${tv[@]}" "${ta[@]}" -t 1 -c:v mjpeg -c:a pcm_s16le "$t/dem/e.avi"
+ff "${tv[@]}" "${ta[@]}" -t 1 -c:v libx264 -pix_fmt yuv420p -c:a aac "$t/dem/f.ts"
+ff "${tv[@]}" -t 1 "$t/dem/g.gif"
+ff "${tv[@]}" -t 1 -f apng "$t/dem/h.png"
+ff -i "$t/dem/f.ts" -c:v copy -an -bsf:v h264_mp4toannexb -f h264 "$t/h264/a.h264"
+ff -i "$t/dem/b.mov" -c:v copy -an -f hevc "$t/hevc/a.hevc"
+for spec in dem:target_dem_fuzzer h264:target_dec_h264_fuzzer hevc:target_dec_hevc_fuzzer; do
+  IFS=: read -r name bin <<< "$spec"
+  ( cd "$work/fuzz" && "$build/fuzzers/$bin" -max_total_time="$secs" -max_len=65536 -timeout=25 -rss_limit_mb=2560 \
+      -print_final_stats=1 -artifact_prefix="$work/fuzz/$name-" "$work/fuzz/$name" "$t/$name" > "$work/fuzz/$name.log" 2>&1 ) &
 done
 wait
 for name in dem h264 hevc; do

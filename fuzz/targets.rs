@@ -107,7 +107,9 @@ pub fn image_path(data: &[u8]) {
         Some(ImageKind::Bmp),
     ];
     let out_kind = kinds[((h >> 2) % 6) as usize];
-    let find = |rgb: &image::RgbImage| {
+    let path = Path::new("fuzz");
+    // the stand-in detector: boxes from the hash, in or across the image's edges
+    let found = pipeline.prepare_found_by(path, data, out_kind, &ManualRegions::default(), |rgb| {
         let (w, hgt) = (rgb.width() as f32, rgb.height() as f32);
         let boxes = (0..((h >> 5) % 4)).map(|i| {
             let b = h.rotate_left(16 * i as u32);
@@ -121,9 +123,8 @@ pub fn image_path(data: &[u8]) {
             Detection::face(rect, 0.9)
         });
         Ok(boxes.collect())
-    };
-    let path = Path::new("fuzz");
-    match pipeline.prepare_found_by(path, data, out_kind, &ManualRegions::default(), find) {
+    });
+    match found {
         Ok(prepared) => {
             let verified = prepared.verify(path, &prepared.bytes);
             if prepared.kind != ImageKind::Jpeg {

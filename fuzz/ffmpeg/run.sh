@@ -66,9 +66,6 @@ r = json.load(open(sys.argv[1]))
 files = r["files"] if isinstance(r, dict) else r
 st = collections.Counter(f.get("status") for f in files)
 print("report:", dict(st))
-for f in files:
-    if f.get("status") == "ok" and ("_cut" in f["input"] or "_flip" in f["input"] or "_zero" in f["input"]):
-        pass
 PY
 asan=$(cat "$s"/asan* 2>/dev/null | grep -c "ERROR: AddressSanitizer\|ERROR: LeakSanitizer" || true)
 ubsan=$(cat "$s"/ubsan* 2>/dev/null | grep -c "runtime error" || true)

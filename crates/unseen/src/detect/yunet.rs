@@ -94,8 +94,11 @@ impl YuNet {
         let scaled = if (sw, sh) == (w, h) {
             img
         } else {
-            let filter = if scale < 1.0 { FilterType::Triangle } else { FilterType::CatmullRom };
-            resized = image::imageops::resize(img, sw, sh, filter);
+            resized = if scale < 1.0 {
+                super::shrink(img, sw, sh)
+            } else {
+                image::imageops::resize(img, sw, sh, FilterType::CatmullRom)
+            };
             &resized
         };
         let (pw, ph) = (pad32(sw) as usize, pad32(sh) as usize);

@@ -221,7 +221,6 @@ pub fn plan_passes(w: u32, h: u32, preset: Preset, video: bool) -> Vec<PlannedPa
         for s in scales.iter_mut().filter(|s| **s < finest - 1e-6) {
             *s = s.min(half);
         }
-        scales.dedup_by(|a, b| (*a - *b).abs() <= 1e-3);
     }
     let mut out = Vec::new();
     for &scale in &scales {
@@ -336,11 +335,7 @@ impl Detector {
         let scaled = if (sw, sh) == (w, h) {
             img
         } else {
-            resized = if pass.scale < 1.0 {
-                shrink(img, sw, sh)
-            } else {
-                image::imageops::resize(img, sw, sh, FilterType::CatmullRom)
-            };
+            resized = resample(img, sw, sh, pass.scale);
             &resized
         };
         let (sx, sy) = (sw as f32 / w as f32, sh as f32 / h as f32);
@@ -514,13 +509,7 @@ impl Detector {
                 let (sw, sh) =
                     (((cw as f32 * win.scale).round() as u32).max(1), ((ch as f32 * win.scale).round() as u32).max(1));
                 // the filters of `run_pass`, so that a window sees what the full pass would
-                let tile = if (sw, sh) == (cw, ch) {
-                    crop
-                } else if win.scale > 1.0 {
-                    image::imageops::resize(&crop, sw, sh, FilterType::CatmullRom)
-                } else {
-                    shrink(&crop, sw, sh)
-                };
+                let tile = if (sw, sh) == (cw, ch) { crop } else { resample(&crop, sw, sh, win.scale) };
                 (tile, x, y, win.scale, (x + cw, y + ch))
             })
             .collect();
@@ -634,6 +623,18 @@ pub fn shrink(img: &RgbImage, w: u32, h: u32) -> RgbImage {
         RgbImage::from_raw(w, h, dst.into_vec())
     };
     fast().unwrap_or_else(|| image::imageops::resize(img, w, h, FilterType::Triangle))
+}
+
+/// `img` scaled by `scale` to `w`×`h` for the detector: [`shrink`] when scaling down,
+/// Catmull-Rom when scaling up (every pass, window and proposer input goes through here, so a
+/// window sees what the full pass would).
+#[must_use]
+pub fn resample(img: &RgbImage, w: u32, h: u32, scale: f32) -> RgbImage {
+    if scale < 1.0 {
+        shrink(img, w, h)
+    } else {
+        image::imageops::resize(img, w, h, FilterType::CatmullRom)
+    }
 }
 
 /// The cascade's split of a coarse pass's boxes: those it keeps (as without the cascade), and

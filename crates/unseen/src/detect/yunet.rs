@@ -4,7 +4,6 @@
 //! around what it proposed (see [`super::Detector::detect`]). Its boxes are never obscured by
 //! themselves: they only say where to look.
 
-use image::imageops::FilterType;
 use image::RgbImage;
 use tract_onnx::prelude::*;
 
@@ -94,11 +93,7 @@ impl YuNet {
         let scaled = if (sw, sh) == (w, h) {
             img
         } else {
-            resized = if scale < 1.0 {
-                super::shrink(img, sw, sh)
-            } else {
-                image::imageops::resize(img, sw, sh, FilterType::CatmullRom)
-            };
+            resized = super::resample(img, sw, sh, scale);
             &resized
         };
         let (pw, ph) = (pad32(sw) as usize, pad32(sh) as usize);

@@ -1,6 +1,7 @@
 //! `unseen`: the command-line front end. Parses arguments, builds options, runs the library's
 //! batch, prints one line per failure and a summary, and maps the outcome to an exit code.
 
+mod alloc;
 mod args;
 mod eval_cmd;
 mod progress;
@@ -18,12 +19,6 @@ use unseen::{Fault, Pipeline};
 use crate::args::{cpus, Cli, Command, ReviewArgs, RunArgs};
 use crate::progress::CliReporter;
 
-/// mimalloc keeps freed pages for reuse: with glibc's allocator, tract's large per-inference
-/// buffers went back to the kernel after every run, and a third of the time went to page
-/// faults and zeroing fresh pages (see BENCHMARKS.md).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Exit codes: 0 every input succeeded or was skipped, 1 at least one failed, 2 usage error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Exit {
@@ -35,6 +30,7 @@ enum Exit {
 }
 
 fn main() -> ExitCode {
+    alloc::keep_freed_pages();
     let cli = Cli::parse();
     let result = match &cli.command {
         Some(Command::Eval(a)) => eval_cmd::run(a),

@@ -106,23 +106,36 @@ impl Signature {
     /// The signature of the top-left `w`×`h` part of a packed rgb24 frame of width `stride_w`.
     #[must_use]
     pub fn of(rgb: &[u8], stride_w: u32, w: u32, h: u32) -> Signature {
-        let g = SIGNATURE_GRID;
-        let mut sums = vec![[0u64; 4]; (g * g) as usize];
-        let sw = stride_w as usize;
+        let g = SIGNATURE_GRID as usize;
+        let (w, h, sw) = (w as usize, h as usize, stride_w as usize);
+        // pixel x is in cell column x * g / w, so column c spans [ceil(c w / g), ceil((c + 1) w / g))
+        let edges: Vec<usize> = (0..=g).map(|c| (c * w).div_ceil(g)).collect();
+        let mut sums = vec![[0u64; 3]; g * g];
+        let mut counts = vec![0u64; g * g];
         for y in 0..h {
             let cy = y * g / h;
-            let row = &rgb[y as usize * sw * 3..];
-            for x in 0..w {
-                let cx = x * g / w;
-                let s = &mut sums[(cy * g + cx) as usize];
-                let p = &row[x as usize * 3..x as usize * 3 + 3];
-                s[0] += u64::from(p[0]);
-                s[1] += u64::from(p[1]);
-                s[2] += u64::from(p[2]);
-                s[3] += 1;
+            let row = &rgb[y * sw * 3..];
+            for cx in 0..g {
+                let (x0, x1) = (edges[cx], edges[cx + 1]);
+                let mut rgb_sum = [0u64; 3];
+                for p in row[x0 * 3..x1 * 3].chunks_exact(3) {
+                    rgb_sum[0] += u64::from(p[0]);
+                    rgb_sum[1] += u64::from(p[1]);
+                    rgb_sum[2] += u64::from(p[2]);
+                }
+                let cell = cy * g + cx;
+                for k in 0..3 {
+                    sums[cell][k] += rgb_sum[k];
+                }
+                counts[cell] += (x1 - x0) as u64;
             }
         }
-        Signature(sums.iter().flat_map(|s| (0..3).map(move |k| s[k].checked_div(s[3]).unwrap_or(0) as u8)).collect())
+        Signature(
+            sums.iter()
+                .zip(&counts)
+                .flat_map(|(s, &n)| (0..3).map(move |k| s[k].checked_div(n).unwrap_or(0) as u8))
+                .collect(),
+        )
     }
 
     /// (mean, max) absolute difference to `o`.
@@ -468,6 +481,38 @@ pub fn scan(path: &Path, needles: &[String]) -> std::io::Result<Option<String>> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The signature written the plain way: every pixel to its cell by `x * g / w`.
+    fn signature_per_pixel(rgb: &[u8], stride_w: u32, w: u32, h: u32) -> Vec<u8> {
+        let g = SIGNATURE_GRID;
+        let mut sums = vec![[0u64; 4]; (g * g) as usize];
+        for y in 0..h {
+            for x in 0..w {
+                let s = &mut sums[((y * g / h) * g + x * g / w) as usize];
+                let i = ((y * stride_w + x) * 3) as usize;
+                for k in 0..3 {
+                    s[k] += u64::from(rgb[i + k]);
+                }
+                s[3] += 1;
+            }
+        }
+        sums.iter().flat_map(|s| (0..3).map(move |k| s[k].checked_div(s[3]).unwrap_or(0) as u8)).collect()
+    }
+
+    #[test]
+    fn signature_is_the_mean_colour_of_each_cell() {
+        // sizes that do and do not divide by the grid, smaller than it, and a padded stride
+        for (stride_w, w, h) in [(64u32, 64u32, 32u32), (40, 37, 23), (1928, 1920, 1080), (9, 7, 5), (16, 16, 16)] {
+            let rgb: Vec<u8> = (0..stride_w * h * 3).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+            assert_eq!(Signature::of(&rgb, stride_w, w, h).0, signature_per_pixel(&rgb, stride_w, w, h), "{w}x{h}");
+        }
+        // a frame that is black on its left half and white on its right
+        let (w, h) = (64u32, 32u32);
+        let rgb: Vec<u8> = (0..w * h).flat_map(|i| [if i % w < w / 2 { 0 } else { 255 }; 3]).collect();
+        let sig = Signature::of(&rgb, w, w, h).0;
+        assert_eq!(&sig[..3], &[0, 0, 0]);
+        assert_eq!(&sig[sig.len() - 3..], &[255, 255, 255]);
+    }
 
     #[test]
     fn scan_finds_needles_across_chunk_borders() {

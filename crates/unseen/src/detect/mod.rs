@@ -13,6 +13,8 @@ pub mod postprocess;
 pub mod text;
 pub mod yunet;
 
+use std::borrow::Cow;
+
 use image::imageops::FilterType;
 use image::RgbImage;
 use serde::Serialize;
@@ -329,21 +331,14 @@ impl Detector {
     /// The tract error text.
     pub fn run_pass(&self, img: &RgbImage, pass: Pass, threshold: f32) -> Result<Vec<Detection>, String> {
         let (w, h) = img.dimensions();
-        let sw = ((w as f32 * pass.scale).round() as u32).max(1);
-        let sh = ((h as f32 * pass.scale).round() as u32).max(1);
-        let resized;
-        let scaled = if (sw, sh) == (w, h) {
-            img
-        } else {
-            resized = resample(img, sw, sh, pass.scale);
-            &resized
-        };
+        let scaled = scaled(img, pass.scale);
+        let (sw, sh) = scaled.dimensions();
         let (sx, sy) = (sw as f32 / w as f32, sh as f32 / h as f32);
         let tile_list = if sw.max(sh) <= MAX_TENSOR_SIDE { vec![(0, 0, sw, sh)] } else { tiles(sw, sh, TILE, OVERLAP) };
         let mut out = Vec::new();
         for (ox, oy, tw, th) in tile_list {
             let lb = Letterbox { sx, sy, ox, oy, tw, th, pw: pad32(tw), ph: pad32(th), flip: pass.flip };
-            out.extend(self.run_tile(scaled, &lb, threshold)?);
+            out.extend(self.run_tile(&scaled, &lb, threshold)?);
         }
         Ok(out)
     }
@@ -506,8 +501,7 @@ impl Detector {
                 let cw = (win.rect.w.max(1.0) as u32).min(w - x);
                 let ch = (win.rect.h.max(1.0) as u32).min(h - y);
                 let crop = image::imageops::crop_imm(img, x, y, cw, ch).to_image();
-                let (sw, sh) =
-                    (((cw as f32 * win.scale).round() as u32).max(1), ((ch as f32 * win.scale).round() as u32).max(1));
+                let (sw, sh) = scaled_size(cw, ch, win.scale);
                 // the filters of `run_pass`, so that a window sees what the full pass would
                 let tile = if (sw, sh) == (cw, ch) { crop } else { resample(&crop, sw, sh, win.scale) };
                 (tile, x, y, win.scale, (x + cw, y + ch))
@@ -623,6 +617,25 @@ pub fn shrink(img: &RgbImage, w: u32, h: u32) -> RgbImage {
         RgbImage::from_raw(w, h, dst.into_vec())
     };
     fast().unwrap_or_else(|| image::imageops::resize(img, w, h, FilterType::Triangle))
+}
+
+/// A `w`×`h` image's size at `scale` for the detector: sides rounded, at least 1 px.
+#[must_use]
+pub fn scaled_size(w: u32, h: u32, scale: f32) -> (u32, u32) {
+    (((w as f32 * scale).round() as u32).max(1), ((h as f32 * scale).round() as u32).max(1))
+}
+
+/// `img` at `scale` for the detector: itself when [`scaled_size`] is its own size, else
+/// [`resample`]d.
+#[must_use]
+pub fn scaled(img: &RgbImage, scale: f32) -> Cow<'_, RgbImage> {
+    let (w, h) = img.dimensions();
+    let (sw, sh) = scaled_size(w, h, scale);
+    if (sw, sh) == (w, h) {
+        Cow::Borrowed(img)
+    } else {
+        Cow::Owned(resample(img, sw, sh, scale))
+    }
 }
 
 /// `img` scaled by `scale` to `w`×`h` for the detector: [`shrink`] when scaling down,

@@ -88,16 +88,10 @@ impl YuNet {
     /// The tract error text.
     pub fn detect(&self, img: &RgbImage, scale: f32, threshold: f32) -> Result<Vec<Detection>, String> {
         let (w, h) = img.dimensions();
-        let (sw, sh) = (((w as f32 * scale).round() as u32).max(1), ((h as f32 * scale).round() as u32).max(1));
-        let resized;
-        let scaled = if (sw, sh) == (w, h) {
-            img
-        } else {
-            resized = super::resample(img, sw, sh, scale);
-            &resized
-        };
+        let scaled = super::scaled(img, scale);
+        let (sw, sh) = scaled.dimensions();
         let (pw, ph) = (pad32(sw) as usize, pad32(sh) as usize);
-        let input = bgr_tensor(scaled, pw, ph, 0.0);
+        let input = bgr_tensor(&scaled, pw, ph, 0.0);
         let planes: Vec<Vec<f32>> = match &self.runner {
             Runner::Tract(plans) => plans
                 .run(ph, pw, &input)?

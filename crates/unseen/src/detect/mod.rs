@@ -508,28 +508,39 @@ impl Detector {
             })
             .collect();
         let places = pack(&tiles.iter().map(|t| t.0.dimensions()).collect::<Vec<_>>());
-        let cw = places.iter().zip(&tiles).map(|(p, t)| p.0 + t.0.width()).max().unwrap_or(1);
-        let ch = places.iter().zip(&tiles).map(|(p, t)| p.1 + t.0.height()).max().unwrap_or(1);
-        let mut canvas = RgbImage::new(cw, ch);
-        for ((tile, ..), &(px, py)) in tiles.iter().zip(&places) {
-            image::imageops::replace(&mut canvas, tile, i64::from(px), i64::from(py));
-        }
+        let sheets = places.iter().map(|p| p.0 + 1).max().unwrap_or(1);
         let role = PlannedPass { pass: Pass { scale: 1.0, flip: false }, role: Role::Finest };
-        // few distinct tensor shapes: tract optimises a plan per shape
-        let pw = [128, 256, 512, MOSAIC_WIDTH].into_iter().find(|&b| b >= cw).unwrap_or_else(|| pad32(cw));
-        let ph = ch.div_ceil(64) * 64;
-        let lb = Letterbox { sx: 1.0, sy: 1.0, ox: 0, oy: 0, tw: cw, th: ch, pw, ph, flip: false };
+        let mut found = Vec::new();
+        for sheet in 0..sheets {
+            let on: Vec<(&WindowCrop, (u32, u32))> =
+                tiles.iter().zip(&places).filter(|(_, p)| p.0 == sheet).map(|(t, p)| (t, (p.1, p.2))).collect();
+            let cw = on.iter().map(|(t, p)| p.0 + t.0.width()).max().unwrap_or(1);
+            let ch = on.iter().map(|(t, p)| p.1 + t.0.height()).max().unwrap_or(1);
+            let mut canvas = RgbImage::new(cw, ch);
+            for ((tile, ..), (px, py)) in &on {
+                image::imageops::replace(&mut canvas, tile, i64::from(*px), i64::from(*py));
+            }
+            // few distinct tensor shapes: tract optimises a plan per shape (every sheet but the
+            // last is as tall as a sheet may be)
+            let pw = [128, 256, 512, MOSAIC_WIDTH].into_iter().find(|&b| b >= cw).unwrap_or_else(|| pad32(cw));
+            let ph = if sheet + 1 < sheets { ch.max(MOSAIC_HEIGHT) } else { ch }.div_ceil(64) * 64;
+            let lb = Letterbox { sx: 1.0, sy: 1.0, ox: 0, oy: 0, tw: cw, th: ch, pw, ph, flip: false };
+            for d in self.run_tile(&canvas, &lb, role.floor(opts.threshold))? {
+                let (cx, cy) = d.rect.center();
+                // the tile holding the box's centre; boxes in a gap are noise from the padding
+                let held = on.iter().find(|((t, ..), (px, py))| {
+                    cx >= *px as f32
+                        && cy >= *py as f32
+                        && cx < (px + t.width()) as f32
+                        && cy < (py + t.height()) as f32
+                });
+                if let Some((tile, place)) = held {
+                    found.push((d, *tile, *place));
+                }
+            }
+        }
         let (mut all, mut cut_boxes) = (Vec::new(), Vec::new());
-        for d in self.run_tile(&canvas, &lb, role.floor(opts.threshold))? {
-            let (cx, cy) = d.rect.center();
-            // the tile holding the box's centre; boxes in a gap are noise from the padding
-            let Some(((tile, x, y, s, (x2, y2)), &(px, py))) =
-                tiles.iter().zip(&places).find(|((t, ..), &(px, py))| {
-                    cx >= px as f32 && cy >= py as f32 && cx < (px + t.width()) as f32 && cy < (py + t.height()) as f32
-                })
-            else {
-                continue;
-            };
+        for (d, (tile, x, y, s, (x2, y2)), (px, py)) in found {
             let (tx1, ty1) = ((d.rect.x - px as f32).max(0.0), (d.rect.y - py as f32).max(0.0));
             let tx2 = (d.rect.x2() - px as f32).min(tile.width() as f32);
             let ty2 = (d.rect.y2() - py as f32).min(tile.height() as f32);
@@ -579,15 +590,21 @@ type WindowCrop = (RgbImage, u32, u32, f32, (u32, u32));
 pub const MOSAIC_GAP: u32 = 16;
 /// Packed rows of windows are at most this wide (unless one window is wider).
 pub const MOSAIC_WIDTH: u32 = 1024;
+/// Sheets of packed windows are at most this tall (unless one window is taller): the windows of
+/// a large photo with many faces run as several tensors, not as one whose activations grow with
+/// their number (a 48 MP photo with a crowd in one quarter: 2.7 GiB in one tensor, 0.9 GiB on
+/// sheets; BENCHMARKS.md). Windows are at most [`crate::track::keyframe::MAX_WINDOW_SIDE`] wide.
+pub const MOSAIC_HEIGHT: u32 = 2048;
 
-/// Shelf packing: top-left corners for tiles of these sizes, tallest first, rows at most
-/// [`MOSAIC_WIDTH`] wide, [`MOSAIC_GAP`] apart.
+/// Shelf packing onto sheets: for tiles of these sizes, the sheet each lies on and its top-left
+/// corner there, tallest first, rows at most [`MOSAIC_WIDTH`] wide, sheets at most
+/// [`MOSAIC_HEIGHT`] tall (unless one tile is larger), [`MOSAIC_GAP`] apart.
 #[must_use]
-pub fn pack(sizes: &[(u32, u32)]) -> Vec<(u32, u32)> {
+pub fn pack(sizes: &[(u32, u32)]) -> Vec<(usize, u32, u32)> {
     let mut order: Vec<usize> = (0..sizes.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(sizes[i].1));
-    let mut out = vec![(0, 0); sizes.len()];
-    let (mut x, mut y, mut row_h) = (0u32, 0u32, 0u32);
+    let mut out = vec![(0, 0, 0); sizes.len()];
+    let (mut sheet, mut x, mut y, mut row_h) = (0usize, 0u32, 0u32, 0u32);
     for i in order {
         let (tw, th) = sizes[i];
         if x > 0 && x + tw > MOSAIC_WIDTH {
@@ -595,7 +612,10 @@ pub fn pack(sizes: &[(u32, u32)]) -> Vec<(u32, u32)> {
             y += row_h + MOSAIC_GAP;
             row_h = 0;
         }
-        out[i] = (x, y);
+        if y > 0 && y + th > MOSAIC_HEIGHT {
+            (sheet, x, y, row_h) = (sheet + 1, 0, 0, 0);
+        }
+        out[i] = (sheet, x, y);
         x += tw + MOSAIC_GAP;
         row_h = row_h.max(th);
     }
@@ -790,16 +810,34 @@ mod tests {
     fn windows_are_packed_apart() {
         let sizes = [(128, 128), (256, 256), (128, 100), (600, 128), (128, 128)];
         let at = pack(&sizes);
-        for (i, (&(x, y), &(w, h))) in at.iter().zip(&sizes).enumerate() {
-            for (j, (&(x2, y2), &(w2, h2))) in at.iter().zip(&sizes).enumerate().skip(i + 1) {
+        for (i, (&(k, x, y), &(w, h))) in at.iter().zip(&sizes).enumerate() {
+            for (j, (&(k2, x2, y2), &(w2, h2))) in at.iter().zip(&sizes).enumerate().skip(i + 1) {
                 let apart = x + w + MOSAIC_GAP <= x2
                     || x2 + w2 + MOSAIC_GAP <= x
                     || y + h + MOSAIC_GAP <= y2
                     || y2 + h2 + MOSAIC_GAP <= y;
-                assert!(apart, "{i} and {j} overlap or touch: {at:?}");
+                assert!(k != k2 || apart, "{i} and {j} overlap or touch: {at:?}");
             }
         }
-        assert!(at.iter().zip(&sizes).all(|(p, s)| p.0 + s.0 <= MOSAIC_WIDTH));
+        assert!(at.iter().zip(&sizes).all(|(p, s)| p.1 + s.0 <= MOSAIC_WIDTH));
+        assert!(at.iter().all(|p| p.0 == 0), "five windows fit on one sheet: {at:?}");
+    }
+
+    #[test]
+    fn a_crowds_windows_are_packed_onto_sheets_of_bounded_size() {
+        // 300 windows of 96 px, nine to a row: one sheet would be 1024 × 3,792 px
+        let sizes = vec![(96, 96); 300];
+        let at = pack(&sizes);
+        let sheets = at.iter().map(|p| p.0).max().unwrap() + 1;
+        assert_eq!(sheets, 2, "{at:?}");
+        assert!(at.iter().zip(&sizes).all(|(p, s)| p.1 + s.0 <= MOSAIC_WIDTH && p.2 + s.1 <= MOSAIC_HEIGHT));
+        // a window taller than a sheet makes its sheet as tall; the others keep to the limit
+        let mut sizes = vec![(96, 96); 200];
+        sizes.push((200, 2500));
+        let at = pack(&sizes);
+        assert_eq!(at[200], (0, 0, 0));
+        assert!(at[..200].iter().all(|p| p.0 > 0 || p.2 == 0), "beside the tall one, then on later sheets");
+        assert!(at[..200].iter().all(|p| p.2 + 96 <= MOSAIC_HEIGHT), "{at:?}");
     }
 
     #[test]

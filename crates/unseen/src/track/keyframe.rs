@@ -43,6 +43,11 @@ pub const WINDOW_OVERHEAD: f32 = 16_000.0;
 /// detection is run instead.
 pub const MAX_WINDOW_SHARE: f32 = 0.3;
 
+/// Two windows are merged only while the merged one stays at most this many scaled pixels on a
+/// side (the largest of [`WINDOW_SIDES`]): a row of faces across a crowd would otherwise become
+/// one strip as wide as the photo, and a tensor as wide as it.
+pub const MAX_WINDOW_SIDE: u32 = 1024;
+
 /// A face may be detected in a window whose scale is down to this fraction of its own.
 pub const SCALE_SLACK: f32 = 0.75;
 
@@ -190,7 +195,8 @@ impl Scheduler {
 /// larger side, rounded up in scaled pixels to a [`WINDOW_SIDES`] bucket, moved inside the frame
 /// and cut to it. A box well inside the window of a larger box at a similar scale
 /// ([`SCALE_SLACK`]) gets none of its own, and two windows at similar scales are replaced by one
-/// around both (at the smaller scale) when that one is no larger than the two together.
+/// around both (at the smaller scale) when that one is no larger than the two together and no
+/// side of it exceeds [`MAX_WINDOW_SIDE`].
 #[must_use]
 pub fn windows(predicted: &[Rect], (w, h): (u32, u32), scale: f32) -> Vec<Window> {
     // the bucketed window at scale s centred on (cx, cy) that holds a span of sw×sh
@@ -240,7 +246,8 @@ pub fn windows(predicted: &[Rect], (w, h): (u32, u32), scale: f32) -> Vec<Window
                 let u = place((x1 + x2) / 2.0, (y1 + y2) / 2.0, x2 - x1, y2 - y1, s);
                 let r = u.rect;
                 let holds = r.x <= x1 && r.y <= y1 && r.x2() >= x2 && r.y2() >= y2;
-                if holds && r.area() <= a.area() + b.area() {
+                let bounded = r.w.max(r.h) * s <= MAX_WINDOW_SIDE as f32;
+                if holds && bounded && r.area() <= a.area() + b.area() {
                     out[i] = u;
                     out.swap_remove(j);
                     continue 'merge;
@@ -322,5 +329,26 @@ mod tests {
         s.plan(Thumb::of(&flat(1)), &[], (320, 180), 1.0);
         let many: Vec<Rect> = (0..4).map(|i| Rect { x: 10.0 + 70.0 * i as f32, y: 20.0, w: 30.0, h: 40.0 }).collect();
         assert_eq!(s.plan(Thumb::of(&flat(1)), &many, (320, 180), 1.0), Plan::Full(Reason::Crowded));
+    }
+
+    #[test]
+    fn a_row_of_faces_across_a_photo_is_not_merged_into_one_strip() {
+        // 60 faces 12×15 px, 50 px apart, in one row across a 4000 px photo
+        let row: Vec<Rect> = (0..60).map(|i| Rect { x: 100.0 + 50.0 * i as f32, y: 40.0, w: 12.0, h: 15.0 }).collect();
+        for scale in [1.0, 0.5] {
+            let w = windows(&row, (4000, 3000), scale);
+            assert!(w.iter().all(|v| v.rect.w.max(v.rect.h) * v.scale <= MAX_WINDOW_SIDE as f32), "{w:?}");
+            // still merged into a few windows, and every face lies well inside one of them
+            assert!(w.len() < 20, "{} windows", w.len());
+            for f in &row {
+                let (cx, cy) = f.center();
+                assert!(
+                    w.iter().any(|v| v.rect.contains(cx, cy)
+                        && v.rect.contains(f.x, f.y)
+                        && v.rect.contains(f.x2() - 0.5, f.y2() - 0.5)),
+                    "{f:?}"
+                );
+            }
+        }
     }
 }

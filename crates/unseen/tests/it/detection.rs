@@ -242,3 +242,44 @@ fn issue12_faces_on_tile_seams_are_found_once() {
         assert!(on.len() == 1 && on[0].rect.iou(w) > 0.6, "{w:?}: {on:?}");
     }
 }
+
+/// Many windows run as several sheets (tensors of bounded size, not one that grows with their
+/// number): a face in a window that lands on the last sheet is found, at its place in the image.
+#[test]
+fn windows_on_later_sheets_find_their_faces_where_they_are() {
+    use unseen::detect::{pack, DetectOptions, Detector};
+    use unseen::track::keyframe::Window;
+    use unseen::Preset;
+    let img = decode("astronaut.png").rgb;
+    let mut canvas = image::RgbImage::from_pixel(2000, 2000, image::Rgb([120, 120, 120]));
+    let small = image::imageops::resize(&img, 48, 48, image::imageops::FilterType::Triangle);
+    // the face's window is the grid's last: same size as the others, so it is packed last
+    let (fx, fy) = (1910u32, 1912u32);
+    image::imageops::replace(&mut canvas, &small, i64::from(fx), i64::from(fy));
+    let s = 48.0 / 512.0;
+    let want = rect([
+        fx as f32 + ASTRONAUT_FACE[0] * s,
+        fy as f32 + ASTRONAUT_FACE[1] * s,
+        fx as f32 + ASTRONAUT_FACE[2] * s,
+        fy as f32 + ASTRONAUT_FACE[3] * s,
+    ]);
+    let windows: Vec<Window> = (0..20)
+        .flat_map(|j| (0..20).map(move |i| (i, j)))
+        .map(|(i, j)| Window {
+            rect: rect([
+                i as f32 * 100.0 + 4.0,
+                j as f32 * 100.0 + 4.0,
+                i as f32 * 100.0 + 100.0,
+                j as f32 * 100.0 + 100.0,
+            ]),
+            scale: 1.0,
+        })
+        .collect();
+    let at = pack(&windows.iter().map(|w| (w.rect.w as u32, w.rect.h as u32)).collect::<Vec<_>>());
+    assert!(at.last().unwrap().0 >= 1, "the face's window is not on the first sheet: {:?}", at.last());
+    let d = Detector::new(2).unwrap();
+    let opts = DetectOptions { preset: Preset::Balanced, threshold: 0.2, video: true, cascade: true };
+    let found = d.detect_windows(&canvas, &windows, &opts).unwrap();
+    assert!(found.iter().any(|x| x.rect.iou(&want) > 0.4), "{want:?}: {found:?}");
+    assert!(found.iter().all(|x| x.rect.iou(&want) > 0.1), "only the face: {found:?}");
+}

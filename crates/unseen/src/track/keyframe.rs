@@ -46,7 +46,7 @@ pub const MAX_WINDOW_SHARE: f32 = 0.3;
 /// Two windows are merged only while the merged one stays at most this many scaled pixels on a
 /// side (the largest of [`WINDOW_SIDES`]): a row of faces across a crowd would otherwise become
 /// one strip as wide as the photo, and a tensor as wide as it.
-pub const MAX_WINDOW_SIDE: u32 = 1024;
+pub const MAX_WINDOW_SIDE: u32 = WINDOW_SIDES[WINDOW_SIDES.len() - 1];
 
 /// A face may be detected in a window whose scale is down to this fraction of its own.
 pub const SCALE_SLACK: f32 = 0.75;

@@ -31,6 +31,7 @@ enum Exit {
 
 fn main() -> ExitCode {
     alloc::keep_freed_pages();
+    alloc::no_transparent_huge_pages();
     let cli = Cli::parse();
     let result = match &cli.command {
         Some(Command::Eval(a)) => eval_cmd::run(a),

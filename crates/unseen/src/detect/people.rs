@@ -73,7 +73,7 @@ impl PersonDetector {
             let scaled = image::imageops::resize(&area, sw, sh, FilterType::Triangle);
             let side = SIDE as usize;
             // BGR, the image at the top left, padding 114 (YOLOX's letterbox)
-            let out = self.plans.run(side, side, &bgr_tensor(&scaled, side, side, 114.0))?;
+            let out = self.plans.run(side, side, bgr_tensor(&scaled, side, side, 114.0))?;
             let v = out[0].to_plain_array_view::<f32>().map_err(|e| format!("{e:#}"))?;
             if v.shape().len() != 3 || v.shape()[2] < 6 {
                 return Err(format!("unexpected YOLOX output shape {:?}", v.shape()));

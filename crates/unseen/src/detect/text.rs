@@ -71,7 +71,7 @@ impl TextDetector {
             &resized
         };
         let (pw, ph) = (pad32(sw) as usize, pad32(sh) as usize);
-        let out = self.plans.run(ph, pw, &tensor(scaled, pw, ph))?;
+        let out = self.plans.run(ph, pw, tensor(scaled, pw, ph))?;
         let map = out[0].to_plain_array_view::<f32>().map_err(|e| format!("{e:#}"))?;
         if map.shape() != [1, 1, ph, pw] {
             return Err(format!("unexpected text map shape {:?}", map.shape()));

@@ -94,7 +94,7 @@ impl YuNet {
         let input = bgr_tensor(&scaled, pw, ph, 0.0);
         let planes: Vec<Vec<f32>> = match &self.runner {
             Runner::Tract(plans) => plans
-                .run(ph, pw, &input)?
+                .run(ph, pw, input)?
                 .iter()
                 .map(|t| t.to_plain_array_view::<f32>().map(|v| v.iter().copied().collect()))
                 .collect::<TractResult<_>>()

@@ -17,7 +17,8 @@ Both clips also have a tiny head (1/20 of the frame height) drifting along the b
 Every tool runs with black boxes (unseen --mode solid --shape box, deface --replacewith solid,
 both with the mask scale 1.3), so that what is covered can be measured exactly; the cost of the
 obscuring mode is negligible next to detection in both tools. Each run is timed under
-/usr/bin/time (wall seconds, peak RSS of the largest process: unseen, deface or their ffmpeg).
+/usr/bin/time (wall seconds, peak RSS of the largest process: unseen, deface or their ffmpeg),
+with transparent huge pages off for both tools (see no_huge_pages).
 
 Columns: fps (video) or s/image, speed ratio to deface on the same input (>1: faster), peak RSS,
 full detections (unseen, from its report), and **protected**: the share of true face-frames
@@ -35,6 +36,7 @@ detection cost).
 """
 
 import argparse
+import ctypes
 import glob
 import json
 import math
@@ -197,11 +199,21 @@ def video_protected(path, truth):
     return ok / max(total, 1), total
 
 
+def no_huge_pages():
+    """Turns transparent huge pages off for this (child) process and what it runs
+    (prctl PR_SET_THP_DISABLE, preserved across exec), as the unseen binary does for itself: on a
+    machine whose memory is fragmented, huge pages stall a process in compaction, by an amount
+    that depends on the machine's state (deface on the crowd: 7.1-12.8 s with them, 7.2 s
+    without; BENCHMARKS.md, tenth session). So neither tool's figure depends on it."""
+    ctypes.CDLL(None, use_errno=True).prctl(41, 1, 0, 0, 0)
+
+
 def timed(cmd, env=None):
-    """Runs cmd under /usr/bin/time; returns (seconds, peak RSS MiB)."""
+    """Runs cmd under /usr/bin/time, without transparent huge pages; returns (seconds, peak RSS
+    MiB)."""
     stats = OUT / "time.txt"
     r = subprocess.run(["/usr/bin/time", "-f", "%e %M", "-o", str(stats)] + cmd, env=env,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, preexec_fn=no_huge_pages)
     if r.returncode != 0:
         sys.exit(f"speed_bench: failed ({r.returncode}): {' '.join(cmd)}\n{r.stderr[-2000:]}")
     sec, kib = stats.read_text().split()[-2:]

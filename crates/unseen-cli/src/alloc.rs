@@ -51,9 +51,9 @@ pub fn keep_freed_pages() {
 /// Turns transparent huge pages off for this process and the ffmpeg processes it starts
 /// (`prctl(PR_SET_THP_DISABLE)`, inherited by children), unless the user set
 /// `MIMALLOC_ALLOW_THP` (mimalloc's own switch for the same thing). Measured on a machine up for
-/// 14 hours, same binary, alternating: the 24-photo batch 9.6–10.9 s with huge pages and
-/// 7.5–8.1 s without (system time 4.3–5.3 s against 0.3 s), a 4-s 720p cut 14.8–15.5 s against
-/// 12.1–12.8 s, and the 1080p clip's peak RSS 493 MiB against 450 MiB (BENCHMARKS.md).
+/// 15 hours, alternating: the 24-photo batch 9.4–11.0 s with huge pages and 7.5–8.3 s without
+/// (system time 3.7–6.1 s against 0.2–0.3 s), a 4-s 720p cut 14.8–15.5 s against 12.1–12.8 s,
+/// and the 1080p clip's peak RSS 493 MiB against 450 MiB (BENCHMARKS.md, tenth session).
 pub fn no_transparent_huge_pages() {
     if std::env::var_os("MIMALLOC_ALLOW_THP").is_some() {
         return;

@@ -191,12 +191,13 @@ def test_one_anonymizer_is_shared_by_threads(anonymizer):
 
 
 def test_ctrl_c_stops_a_long_video_leaves_nothing_and_the_anonymizer_works_on(tmp_path):
-    """SIGINT in the middle of process_file on a 60 s video: KeyboardInterrupt, no output, no temp
+    """SIGINT in the middle of process_file on a 300 s video (long enough that a loaded machine
+    cannot finish it before the signal is seen): KeyboardInterrupt, no output, no temp
     file, no ffmpeg left, and the same Anonymizer then processes a photo. (PyO3 alone only sees
     the signal when the call returns: the whole video was processed and written first.)"""
     src = tmp_path / "long.mp4"
     subprocess.run(
-        ["ffmpeg", "-v", "error", "-nostdin", "-f", "lavfi", "-i", "testsrc2=s=320x240:r=10:d=60",
+        ["ffmpeg", "-v", "error", "-nostdin", "-f", "lavfi", "-i", "testsrc2=s=320x240:r=10:d=300",
          "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(src)],
         check=True,
     )

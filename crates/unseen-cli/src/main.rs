@@ -126,6 +126,13 @@ fn run(args: &RunArgs) -> anyhow::Result<Exit> {
             ))
         );
         audio_note(&report.files);
+        let waited = pipeline.memory_budget().waited();
+        if waited > 0 {
+            eprintln!(
+                "unseen: note: {waited} file(s) waited for memory before starting (budget {} MiB for the files in flight; see --max-memory)",
+                pipeline.memory_budget().limit() >> 20
+            );
+        }
     }
     if pipeline.stop_requested() {
         eprintln!(

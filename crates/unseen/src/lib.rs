@@ -11,6 +11,7 @@
 //!
 //! Videos take the same path frame by frame through ffmpeg pipes, with [`track`] linking
 //! detections over time so that a face missed in a few frames is still covered: see [`video`].
+//! In a batch, [`budget`] decides how many files are in flight at once by their estimated memory.
 //!
 //! ```no_run
 //! use unseen::{inputs::collect_jobs, NoReporter, Options, Pipeline};
@@ -25,6 +26,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod budget;
 pub mod commit;
 pub mod decode;
 pub mod detect;

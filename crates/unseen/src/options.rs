@@ -163,6 +163,11 @@ pub struct Options {
     /// every frame in full. `None` (the default): [`Preset::keyframe_interval`], at most
     /// `video_extend_frames + 1`.
     pub video_keyframe_interval: Option<u32>,
+    /// Memory, in bytes, that the files in flight may be estimated to need together: a file
+    /// waits to start while its estimate does not fit beside theirs; one file always runs (see
+    /// [`crate::budget`]). `None` (the default): three quarters of the memory available when
+    /// the pipeline is made ([`crate::budget::default_budget`]).
+    pub memory_budget: Option<u64>,
     /// Seed for the obscuring noise. `None` (the default) draws fresh noise from the operating
     /// system for every region; a seed exists only for tests and must never be used for
     /// publishing, since known noise can be subtracted.
@@ -217,6 +222,7 @@ impl Default for Options {
             audio: Audio::Drop,
             video_extend_frames: 10,
             video_keyframe_interval: None,
+            memory_budget: None,
             noise_seed: None,
         }
     }
@@ -285,6 +291,9 @@ impl Options {
         }
         if self.detector_threads == 0 {
             return bad("threads", "0".into(), ">= 1");
+        }
+        if self.memory_budget == Some(0) {
+            return bad("max-memory", "0".into(), ">= 1 MiB");
         }
         if self.backend == Backend::Ort && !cfg!(feature = "ort") {
             return bad(

@@ -6,6 +6,7 @@ use std::time::Instant;
 use image::{GrayImage, Luma, RgbImage};
 use serde::Serialize;
 
+use crate::budget::{estimate_image, estimate_video, Lease, MemoryBudget};
 use crate::commit::{commit, Committed};
 use crate::decode::{decode_image, sniff_format, ImageKind};
 use crate::detect::people::PersonDetector;
@@ -132,6 +133,7 @@ pub struct Pipeline {
     people: Option<std::sync::Arc<PersonDetector>>,
     fault: Option<Fault>,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    budget: std::sync::Arc<MemoryBudget>,
 }
 
 /// One embedded model a pipeline runs, for reports.
@@ -169,6 +171,7 @@ impl Pipeline {
         } else {
             None
         };
+        let budget = options.memory_budget.unwrap_or_else(crate::budget::default_budget);
         Ok(Pipeline {
             options,
             detector: std::sync::Arc::new(detector),
@@ -176,6 +179,7 @@ impl Pipeline {
             people,
             fault: None,
             stop: std::sync::Arc::default(),
+            budget: std::sync::Arc::new(MemoryBudget::new(budget)),
         })
     }
 
@@ -230,6 +234,27 @@ impl Pipeline {
     #[must_use]
     pub fn stop_requested(&self) -> bool {
         self.stop.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The memory budget shared by the files in flight (see [`crate::budget`]).
+    #[must_use]
+    pub fn memory_budget(&self) -> &MemoryBudget {
+        &self.budget
+    }
+
+    /// Waits until an image of `pixels` pixels fits in the memory budget beside the files in
+    /// flight ([`Error::Interrupted`] when a stop comes first).
+    pub(crate) fn admit_image(&self, path: &Path, pixels: u64) -> Result<Lease<'_>> {
+        self.budget
+            .acquire(estimate_image(pixels, self.has_extras()), &self.stop)
+            .ok_or_else(|| Error::interrupted(path))
+    }
+
+    /// [`Pipeline::admit_image`] for a video with frames of `frame_pixels` pixels.
+    pub(crate) fn admit_video(&self, path: &Path, frame_pixels: u64) -> Result<Lease<'_>> {
+        self.budget
+            .acquire(estimate_video(frame_pixels, self.has_extras()), &self.stop)
+            .ok_or_else(|| Error::interrupted(path))
     }
 
     /// The options in force.
@@ -491,6 +516,10 @@ impl Pipeline {
             }
         }
         let bytes = self.read_input(&job.input)?;
+        // a photo of unknown size (its header unreadable: decoding will say why) counts as 12 MP
+        let pixels = crate::decode::image_dimensions(&job.input, &bytes)
+            .map_or(12_000_000, |(w, h)| u64::from(w) * u64::from(h));
+        let _memory = self.admit_image(&job.input, pixels)?;
         let names: Vec<&str> = job.names.iter().map(String::as_str).collect();
         let manual = self.options.regions.lookup(&names);
         let out_kind = ImageKind::from_extension(&job.output);

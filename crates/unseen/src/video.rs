@@ -201,6 +201,8 @@ pub(crate) fn process(
             format!("frames are {uw}x{uh} pixels, above the limit of {}", opts.limits.max_pixels),
         ));
     }
+    // held until the output is verified and committed: the ffmpeg processes count too
+    let _memory = p.admit_video(path, u64::from(uw) * u64::from(uh))?;
     let manual = opts.regions.lookup(&names(job));
     let audio = match (opts.audio, info.audio) {
         (Audio::Keep, Some(stream)) => {

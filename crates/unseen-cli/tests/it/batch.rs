@@ -88,3 +88,22 @@ fn folder_input_is_mirrored_under_out() {
     let b = image::load_from_memory(&read(&testdata("good/no_faces.png"))).unwrap().to_rgb8();
     assert!(a == b, "a faceless picture keeps its pixels");
 }
+
+#[test]
+fn a_small_max_memory_runs_files_one_after_another_and_writes_them_all() {
+    let mut env = Env::new();
+    let a = env.input("astronaut.png", "a.png");
+    let b = env.input("camera.png", "b.png");
+    let c = env.input("astronaut.png", "c.png");
+    let out =
+        env.unseen().args(["--preset", "fast", "-j", "3", "--max-memory", "1"]).args([&a, &b, &c]).assert().code(0);
+    let err = stderr(out.get_output());
+    assert!(err.contains("3 written, 0 skipped (output exists), 0 failed"), "{err}");
+    // three workers, one file in flight at a time: the two others waited (and the user is told)
+    assert!(err.contains("2 file(s) waited for memory before starting (budget 1 MiB"), "{err}");
+    assert_eq!(env.outputs(), ["a.png", "b.png", "c.png"]);
+
+    let zero = env.unseen().args(["--max-memory", "0"]).arg(&a).assert().code(2);
+    let err = stderr(zero.get_output());
+    assert!(err.contains("max-memory"), "{err}");
+}

@@ -88,3 +88,17 @@ pub(crate) fn decode(path: &Path, bytes: &[u8], limits: &Limits) -> Result<(RgbI
 pub(crate) fn decode(path: &Path, _bytes: &[u8], _limits: &Limits) -> Result<(RgbImage, Option<GrayImage>)> {
     Err(Error::unsupported(path, "HEIC/HEIF and AVIF support is not compiled in (cargo feature `heif`)"))
 }
+
+/// The primary image's width and height, from the container alone (nothing is decoded).
+#[cfg(feature = "heif")]
+pub(crate) fn dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
+    let ctx = libheif_rs::HeifContext::read_from_bytes(bytes).ok()?;
+    let handle = ctx.primary_image_handle().ok()?;
+    Some((handle.width(), handle.height()))
+}
+
+/// Without the `heif` feature nothing is known (decoding then refuses the file).
+#[cfg(not(feature = "heif"))]
+pub(crate) fn dimensions(_bytes: &[u8]) -> Option<(u32, u32)> {
+    None
+}

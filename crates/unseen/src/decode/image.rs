@@ -299,6 +299,22 @@ pub fn decode_image(path: &Path, bytes: &[u8], limits: &Limits) -> Result<Decode
     Ok(DecodedImage { rgb, alpha, kind, format })
 }
 
+/// The stored width and height of a still image, read from its header only (no pixel is
+/// decoded; EXIF orientation is not applied, which keeps the product). `None` when the format or
+/// header cannot be read: decoding will say why.
+#[must_use]
+pub fn image_dimensions(path: &Path, bytes: &[u8]) -> Option<(u32, u32)> {
+    let format = sniff_source(path, bytes).ok()?;
+    if matches!(format, Format::Heif | Format::Avif) {
+        return super::heif::dimensions(bytes);
+    }
+    let image_format = match format {
+        Format::Gif => ImageFormat::Gif,
+        other => other.output_kind().image_format(),
+    };
+    ImageReader::with_format(Cursor::new(bytes), image_format).into_dimensions().ok()
+}
+
 /// Refuses images above the pixel limit (before any pixel is decoded) and images without pixels.
 pub(crate) fn check_size(path: &Path, w: u32, h: u32, limits: &Limits) -> Result<()> {
     let pixels = u64::from(w) * u64::from(h);

@@ -8,7 +8,7 @@ pub mod video;
 
 pub(crate) use self::image::ftyp_brands;
 pub use self::image::{
-    decode_image, has_raw_extension, is_animated, sniff_format, sniff_source, DecodedImage, Format, ImageKind,
-    RAW_EXTENSIONS,
+    decode_image, has_raw_extension, image_dimensions, is_animated, sniff_format, sniff_source, DecodedImage, Format,
+    ImageKind, RAW_EXTENSIONS,
 };
 pub use self::stable::Snapshot;

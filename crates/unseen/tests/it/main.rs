@@ -3,6 +3,7 @@
 
 mod backends;
 mod bad_inputs;
+mod budget;
 mod changing;
 mod common;
 mod decoding;

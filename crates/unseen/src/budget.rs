@@ -10,9 +10,10 @@
 //! The estimates ([`estimate_image`], [`estimate_video`]) are what one more file adds to the
 //! process tree's peak, measured on the release build (BENCHMARKS.md, "Memory admission") and
 //! rounded up. The default budget ([`default_budget`]) is three quarters of the memory
-//! available when the batch starts (`MemAvailable`, or the room left under a cgroup v2 limit
-//! such as a container's, whichever is smaller).
+//! available when the batch starts (`MemAvailable`, or the room left under a cgroup v1 or v2
+//! memory limit such as a container's, whichever is smaller).
 
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::Duration;
@@ -48,21 +49,20 @@ pub fn default_budget() -> u64 {
 }
 
 /// Memory available to this process now, in bytes: `MemAvailable` of `/proc/meminfo`, or less
-/// when the process's cgroup (v2) has a lower limit (`memory.max` − `memory.current`). `None`
-/// when neither can be read.
+/// when a memory cgroup that holds the process has less room left under its limit (cgroup v2
+/// `memory.max` − `memory.current`, v1 `memory.limit_in_bytes` − `memory.usage_in_bytes`: a
+/// container's limit). `None` when none of them can be read.
 #[must_use]
 pub fn available() -> Option<u64> {
-    let system = std::fs::read_to_string("/proc/meminfo").ok().and_then(|s| mem_available(&s));
-    let cgroup = std::fs::read_to_string("/proc/self/cgroup").ok().and_then(|s| {
-        let dir = std::path::Path::new("/sys/fs/cgroup").join(cgroup_v2_path(&s)?.trim_start_matches('/'));
-        let max = std::fs::read_to_string(dir.join("memory.max")).ok()?;
-        let current = std::fs::read_to_string(dir.join("memory.current")).ok()?;
-        cgroup_room(&max, &current)
-    });
-    match (system, cgroup) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
+    let read = |p: &Path| std::fs::read_to_string(p).ok();
+    let mut rooms: Vec<u64> = read(Path::new("/proc/meminfo")).and_then(|s| mem_available(&s)).into_iter().collect();
+    let cgroups = read(Path::new("/proc/self/cgroup")).unwrap_or_default();
+    for (limit, usage) in cgroup_files(&cgroups) {
+        if let (Some(l), Some(u)) = (read(&limit), read(&usage)) {
+            rooms.extend(cgroup_room(&l, &u));
+        }
     }
+    rooms.into_iter().min()
 }
 
 /// `MemAvailable` from the text of `/proc/meminfo`, in bytes.
@@ -72,17 +72,36 @@ fn mem_available(meminfo: &str) -> Option<u64> {
     Some(kib * 1024)
 }
 
-/// The cgroup v2 path (`0::/path`) from the text of `/proc/self/cgroup`.
-fn cgroup_v2_path(cgroup: &str) -> Option<&str> {
-    cgroup.lines().find_map(|l| l.strip_prefix("0::"))
+/// The (limit, usage) files of the memory cgroups that hold this process, from the text of
+/// `/proc/self/cgroup`: its own cgroup v2 and v1 memory folders, and the roots of both mounts
+/// (what a container sees of its own limit). Files that do not exist are skipped by the caller.
+fn cgroup_files(cgroup: &str) -> Vec<(PathBuf, PathBuf)> {
+    let root = Path::new("/sys/fs/cgroup");
+    let v2 = |dir: PathBuf| (dir.join("memory.max"), dir.join("memory.current"));
+    let v1 = |dir: PathBuf| (dir.join("memory.limit_in_bytes"), dir.join("memory.usage_in_bytes"));
+    let mut out = vec![v2(root.to_path_buf()), v1(root.join("memory"))];
+    for line in cgroup.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (Some(_), Some(controllers), Some(path)) = (parts.next(), parts.next(), parts.next()) else { continue };
+        let path = path.trim_start_matches('/');
+        if path.is_empty() {
+            continue; // the root: already there
+        }
+        if controllers.is_empty() {
+            out.push(v2(root.join(path)));
+        } else if controllers.split(',').any(|c| c == "memory") {
+            out.push(v1(root.join("memory").join(path)));
+        }
+    }
+    out
 }
 
-/// Room left under a cgroup v2 limit, from `memory.max` (`max` when unlimited) and
-/// `memory.current`.
-fn cgroup_room(max: &str, current: &str) -> Option<u64> {
-    let max: u64 = max.trim().parse().ok()?; // "max": no limit
-    let current: u64 = current.trim().parse().ok()?;
-    Some(max.saturating_sub(current))
+/// Room left under a cgroup memory limit, from its limit (`max` when unlimited, in v2) and
+/// usage files.
+fn cgroup_room(limit: &str, usage: &str) -> Option<u64> {
+    let limit: u64 = limit.trim().parse().ok()?; // "max": no limit
+    let usage: u64 = usage.trim().parse().ok()?;
+    Some(limit.saturating_sub(usage))
 }
 
 /// Shared by the workers of a batch (and the clones of a [`crate::Pipeline`]): how much of the
@@ -238,8 +257,21 @@ mod tests {
         let meminfo = "MemTotal:       24684000 kB\nMemFree:        21000000 kB\nMemAvailable:   23000000 kB\n";
         assert_eq!(mem_available(meminfo), Some(23_000_000 * 1024));
         assert_eq!(mem_available("MemTotal: 1 kB\n"), None);
-        assert_eq!(cgroup_v2_path("0::/system.slice/ci.scope\n"), Some("/system.slice/ci.scope"));
-        assert_eq!(cgroup_v2_path("12:memory:/x\n"), None);
+        let files = cgroup_files("4:memory:/process_api/abc\n1:cpu:/\n0::/user.slice/ci.scope\n");
+        let names: Vec<String> = files.iter().map(|(l, _)| l.display().to_string()).collect();
+        assert_eq!(
+            names,
+            [
+                "/sys/fs/cgroup/memory.max",
+                "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+                "/sys/fs/cgroup/memory/process_api/abc/memory.limit_in_bytes",
+                "/sys/fs/cgroup/user.slice/ci.scope/memory.max",
+            ]
+        );
+        assert_eq!(files[2].1, Path::new("/sys/fs/cgroup/memory/process_api/abc/memory.usage_in_bytes"));
+        assert_eq!(cgroup_files("0::/\n").len(), 2, "the root only once");
+        // v1 without a limit
+        assert_eq!(cgroup_room("9223372036854771712\n", "2685386752\n"), Some(9_223_372_034_169_384_960));
         assert_eq!(cgroup_room("4294967296\n", "1073741824\n"), Some(3 << 30));
         assert_eq!(cgroup_room("max\n", "1073741824\n"), None);
         assert_eq!(cgroup_room("100\n", "200\n"), Some(0));
